@@ -1,0 +1,211 @@
+//! The `proxid` command line. It parses arguments, calls the library and prints;
+//! every decision is made in the library.
+//!
+//! Exit codes: 0 success, 1 not found / denied, 2 any other error.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use proxid::{Error, Identity, Resolver};
+use serde_json::json;
+
+const USAGE: &str = "\
+usage: proxid [--config FILE] <command> [options] [--] ARGS...
+
+commands:
+  resolve [--json] NAME...      UID, primary GID and groups of each user (like `id`)
+  groups NAME...                group names of each user (like `hdfs groups`)
+  check-config                  validate and print the effective configuration
+
+exit status: 0 success, 1 not found, 2 any other error";
+
+/// Exit statuses shared by all commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Status {
+    Ok = 0,
+    NotFound = 1,
+    Error = 2,
+}
+
+fn status_of(e: &Error) -> Status {
+    match e {
+        Error::NotFound { .. } => Status::NotFound,
+        _ => Status::Error,
+    }
+}
+
+/// Arguments after global options: the command, its flags and its operands.
+struct Args {
+    config: Option<PathBuf>,
+    command: String,
+    json: bool,
+    operands: Vec<OsString>,
+}
+
+fn usage_error(message: &str) -> Status {
+    eprintln!("proxid: usage: {message}\n{USAGE}");
+    Status::Error
+}
+
+/// Parses `[--config FILE] command [--json] [--] operands`. Options may appear
+/// anywhere before `--`; everything after `--` is an operand.
+fn parse_args(mut raw: impl Iterator<Item = OsString>) -> Result<Args, String> {
+    let mut config = None;
+    let mut command = None;
+    let mut json = false;
+    let mut operands = Vec::new();
+    let mut options_done = false;
+    while let Some(arg) = raw.next() {
+        let text = arg.to_string_lossy();
+        if options_done || !text.starts_with('-') || text == "-" {
+            if command.is_none() {
+                command = Some(text.into_owned());
+            } else {
+                operands.push(arg);
+            }
+            continue;
+        }
+        match text.as_ref() {
+            "--" => options_done = true,
+            "--config" => {
+                let file = raw.next().ok_or("--config needs a FILE")?;
+                config = Some(PathBuf::from(file));
+            }
+            s if s.starts_with("--config=") => config = Some(PathBuf::from(&s[9..])),
+            "--json" => json = true,
+            "-h" | "--help" => {
+                command = Some("help".into());
+            }
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    let command = command.ok_or("no command given")?;
+    Ok(Args {
+        config,
+        command,
+        json,
+        operands,
+    })
+}
+
+fn id_line(id: &Identity) -> String {
+    let primary = id.groups.first().map_or(String::new(), |g| g.name.clone());
+    let groups: Vec<String> = id
+        .groups
+        .iter()
+        .map(|g| format!("{}({})", g.gid, g.name))
+        .collect();
+    format!(
+        "{} uid={}({}) gid={}({}) groups={}",
+        id.name,
+        id.uid,
+        id.name,
+        id.gid,
+        primary,
+        groups.join(",")
+    )
+}
+
+fn identity_json(id: &Identity) -> serde_json::Value {
+    json!({
+        "name": id.name,
+        "uid": id.uid,
+        "gid": id.gid,
+        "groups": id.groups.iter().map(|g| json!({"name": g.name, "gid": g.gid})).collect::<Vec<_>>(),
+        "home": id.home,
+        "shell": id.shell,
+        "source": id.source,
+    })
+}
+
+fn error_json(name: &str, e: &Error) -> serde_json::Value {
+    json!({"name": name, "error": e.kind(), "message": e.to_string()})
+}
+
+fn open(args: &Args) -> Result<Resolver, Status> {
+    Resolver::open(args.config.as_deref()).map_err(|e| {
+        eprintln!("proxid: configuration: {e}");
+        Status::Error
+    })
+}
+
+/// Prints to stdout; a closed pipe (`proxid resolve ... | head`) is not an error.
+fn emit(out: &mut impl Write, line: &str) {
+    let _ = writeln!(out, "{line}");
+}
+
+fn cmd_resolve(args: &Args, groups_only: bool) -> Status {
+    if args.operands.is_empty() {
+        return usage_error("resolve needs at least one NAME");
+    }
+    let resolver = match open(args) {
+        Ok(r) => r,
+        Err(s) => return s,
+    };
+    let mut out = std::io::stdout().lock();
+    let mut worst = Status::Ok;
+    for raw in &args.operands {
+        let shown = raw.to_string_lossy();
+        match resolver.resolve_bytes(raw.as_bytes()) {
+            Ok(id) if groups_only => {
+                emit(&mut out, &format!("{} : {}", id.name, id.group_names().join(" ")))
+            }
+            Ok(id) if args.json => emit(&mut out, &identity_json(&id).to_string()),
+            Ok(id) => emit(&mut out, &id_line(&id)),
+            Err(e) => {
+                worst = worst.max(status_of(&e));
+                if args.json && !groups_only {
+                    emit(&mut out, &error_json(&shown, &e).to_string());
+                } else {
+                    eprintln!("proxid: {shown}: {e}");
+                }
+            }
+        }
+    }
+    worst
+}
+
+fn cmd_check_config(args: &Args) -> Status {
+    match proxid::Config::load(args.config.as_deref()) {
+        Ok(config) => {
+            let from = config
+                .path
+                .as_ref()
+                .map_or("embedded default (no configuration file)".into(), |p| {
+                    p.display().to_string()
+                });
+            let mut out = std::io::stdout().lock();
+            emit(&mut out, &format!("# proxid configuration from {from}"));
+            let _ = write!(out, "{}", config.to_effective_toml());
+            Status::Ok
+        }
+        Err(e) => {
+            eprintln!("proxid: configuration: {e}");
+            Status::Error
+        }
+    }
+}
+
+fn run() -> Status {
+    let args = match parse_args(std::env::args_os().skip(1)) {
+        Ok(a) => a,
+        Err(e) => return usage_error(&e),
+    };
+    match args.command.as_str() {
+        "resolve" => cmd_resolve(&args, false),
+        "groups" => cmd_resolve(&args, true),
+        "check-config" => cmd_check_config(&args),
+        "help" => {
+            println!("{USAGE}");
+            Status::Ok
+        }
+        other => usage_error(&format!("unknown command {other:?}")),
+    }
+}
+
+fn main() -> ExitCode {
+    ExitCode::from(run() as u8)
+}

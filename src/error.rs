@@ -1,0 +1,96 @@
+//! The crate's error type. Every variant says what the caller should do about it;
+//! the foreign front doors flatten these into fixed status codes (see `ffi`).
+
+use std::path::PathBuf;
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while loading configuration, resolving or deciding.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The name was rejected before any lookup (empty, NUL, too long, not UTF-8, or a
+    /// malformed principal). Fix the input; retrying will not help.
+    #[error("invalid name {name:?}: {reason}")]
+    InvalidName { name: String, reason: String },
+
+    /// No source knows this user or group. Refuse the request; do not guess.
+    #[error("{what} not found")]
+    NotFound { what: String },
+
+    /// The source could not answer (LDAP down, NSS module failing). Retry later; the
+    /// answer is unknown, which is not the same as "no such user".
+    #[error("{source_name} unavailable: {detail}")]
+    Unavailable { source_name: String, detail: String },
+
+    /// The source did not answer within the configured time. Like `Unavailable`.
+    #[error("{source_name} timed out after {after_ms} ms")]
+    Timeout { source_name: String, after_ms: u64 },
+
+    /// The directory holds data we refuse to interpret (two entries for one name, a
+    /// missing or invalid ID). Fix the directory; proxid never picks one at random.
+    #[error("ambiguous or invalid directory data: {detail}")]
+    Directory { detail: String },
+
+    /// The configuration is wrong. Fix the file named in the message.
+    #[error("{file}: {message}")]
+    Config { file: PathBuf, message: String },
+
+    /// Client and server disagree on who resolves names. Align `[resolution]` on both.
+    #[error("resolution mode mismatch: {detail}")]
+    ModeMismatch { detail: String },
+
+    /// The client's IDs differ from the server's resolution of the same name.
+    #[error("identity mismatch for {name}: {detail}")]
+    IdentityMismatch { name: String, detail: String },
+
+    /// A caller-supplied argument is unusable (bad assertion JSON, bad principal rule...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// An operating-system call failed for a reason other than "not found".
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn invalid_name(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidName {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn not_found(what: impl Into<String>) -> Self {
+        Error::NotFound { what: what.into() }
+    }
+
+    pub(crate) fn config(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Config {
+            file: file.into(),
+            message: message.into(),
+        }
+    }
+
+
+    /// A stable, machine-readable kind, used by the CLI's `--json` output and the
+    /// foreign front doors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidName { .. } => "invalid_name",
+            Error::NotFound { .. } => "not_found",
+            Error::Unavailable { .. } => "unavailable",
+            Error::Timeout { .. } => "timeout",
+            Error::Directory { .. } => "directory",
+            Error::Config { .. } => "config",
+            Error::ModeMismatch { .. } => "mode_mismatch",
+            Error::IdentityMismatch { .. } => "identity_mismatch",
+            Error::InvalidArgument(_) => "invalid_argument",
+            Error::Io { .. } => "io",
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The identity model: who a user is in numbers, and the one place names are validated.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Longest user or group name accepted, in bytes. glibc has no fixed limit; 256 is
+/// far above what any directory we know of allows and keeps hostile input cheap.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// A group as the user belongs to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// The group's name, or its GID in decimal when no group entry exists
+    /// (what `id -Gn` and `hdfs groups` print in that case).
+    pub name: String,
+    pub gid: u32,
+}
+
+/// A resolved user: the numbers a client presents and a server acts as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub name: String,
+    pub uid: u32,
+    /// Primary GID; always equal to `groups[0].gid`.
+    pub gid: u32,
+    /// Primary group first, then supplementary groups, without duplicates.
+    pub groups: Vec<Group>,
+    pub home: String,
+    pub shell: String,
+    /// Which source answered: "local" or "ldap".
+    pub source: String,
+}
+
+impl Identity {
+    /// All GIDs, primary first.
+    pub fn gids(&self) -> Vec<u32> {
+        self.groups.iter().map(|g| g.gid).collect()
+    }
+
+    /// Group names, primary first (the shape Hadoop's group mapping returns).
+    pub fn group_names(&self) -> Vec<String> {
+        self.groups.iter().map(|g| g.name.clone()).collect()
+    }
+}
+
+/// Builds the group list: primary first, then the others in order, duplicates dropped.
+pub fn ordered_groups(primary: Group, others: impl IntoIterator<Item = Group>) -> Vec<Group> {
+    let mut groups = vec![primary];
+    for group in others {
+        if !groups.iter().any(|g| g.gid == group.gid) {
+            groups.push(group);
+        }
+    }
+    groups
+}
+
+/// Validates a user or group name taken from outside (CLI argument, C string, JNI).
+/// Returns the name as `&str`; every lookup path starts here.
+pub fn validate_name(raw: &[u8]) -> Result<&str> {
+    let shown = || String::from_utf8_lossy(&raw[..raw.len().min(64)]).into_owned();
+    if raw.is_empty() {
+        return Err(Error::invalid_name("", "empty name"));
+    }
+    if raw.len() > MAX_NAME_BYTES {
+        return Err(Error::invalid_name(
+            shown() + "...",
+            format!("{} bytes, longer than {MAX_NAME_BYTES}", raw.len()),
+        ));
+    }
+    if raw.contains(&0) {
+        return Err(Error::invalid_name(shown(), "contains a NUL byte"));
+    }
+    std::str::from_utf8(raw).map_err(|_| Error::invalid_name(shown(), "not valid UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_validation_table() {
+        let long = "a".repeat(MAX_NAME_BYTES + 1);
+        let cases: &[(&[u8], bool)] = &[
+            (b"alice", true),
+            (b"", false),
+            (b"a\0b", false),
+            (b"\xff\xfe", false),
+            (long.as_bytes(), false),
+            ("a".repeat(MAX_NAME_BYTES).as_bytes(), true),
+            ("jos\u{e9}".as_bytes(), true),
+            (b"*", true),
+            (b"a)(b", true),
+            (b"a b", true),
+        ];
+        for (raw, ok) in cases {
+            assert_eq!(validate_name(raw).is_ok(), *ok, "{raw:?}");
+        }
+        assert!(matches!(
+            validate_name(b"a\0b"),
+            Err(Error::InvalidName { .. })
+        ));
+    }
+
+    #[test]
+    fn groups_are_deduplicated_primary_first() {
+        let g = |n: &str, gid| Group {
+            name: n.into(),
+            gid,
+        };
+        let groups = ordered_groups(g("staff", 10), [g("a", 5), g("staff", 10), g("a", 5)]);
+        assert_eq!(groups, vec![g("staff", 10), g("a", 5)]);
+    }
+}

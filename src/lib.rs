@@ -1,0 +1,20 @@
+//! proxid: turn a user name into UID, primary GID and supplementary GIDs (from the
+//! local OS registry or from LDAP), and decide Hadoop-style impersonation requests.
+//!
+//! ```no_run
+//! let resolver = proxid::Resolver::open(None)?;
+//! let alice = resolver.resolve("alice")?;
+//! println!("{} uid={} gids={:?}", alice.name, alice.uid, alice.gids());
+//! # Ok::<(), proxid::Error>(())
+//! ```
+
+pub mod config;
+pub mod error;
+pub mod identity;
+pub mod resolver;
+pub mod source;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use identity::{Group, Identity};
+pub use resolver::Resolver;

@@ -1,0 +1,283 @@
+//! Client-side resolution: the local OS registry through glibc's re-entrant NSS calls
+//! (getpwnam_r, getpwuid_r, getgrnam_r, getgrgid_r, getgrouplist). Whatever NSS is
+//! configured to consult (files, sss, ldap) answers, exactly as it does for `id`.
+
+use std::ffi::{CStr, CString};
+use std::mem::MaybeUninit;
+
+use crate::error::{Error, Result};
+use crate::identity::{ordered_groups, Group, Identity};
+use crate::source::Source;
+
+/// Largest buffer handed to a `get*_r` call. A group with tens of thousands of members
+/// needs megabytes; past this we report the entry as unavailable rather than grow forever.
+const MAX_BUFFER: usize = 64 << 20;
+const FIRST_BUFFER: usize = 4096;
+/// getgrouplist grows its array up to this many groups (Linux's NGROUPS_MAX is 65536).
+const MAX_GROUPS: usize = 1 << 17;
+
+/// The local NSS source. Stateless: every call goes to glibc.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocalSource;
+
+impl LocalSource {
+    pub fn new() -> Self {
+        LocalSource
+    }
+}
+
+/// Runs a `get*_r` call, growing the buffer on ERANGE. `call` returns the function's
+/// return code and whether a result was produced; it gets a fresh buffer each time.
+fn with_growing_buffer<T>(
+    what: &str,
+    mut call: impl FnMut(&mut [libc::c_char]) -> (libc::c_int, Option<T>),
+) -> Result<Option<T>> {
+    let mut size = FIRST_BUFFER;
+    loop {
+        let mut buf = vec![0 as libc::c_char; size];
+        let (rc, found) = call(&mut buf);
+        match rc {
+            0 => return Ok(found),
+            libc::ERANGE if size < MAX_BUFFER => size *= 2,
+            // glibc documents these as "not found" for the *_r calls.
+            libc::ENOENT | libc::ESRCH | libc::EBADF | libc::EPERM => return Ok(None),
+            rc => {
+                return Err(Error::Unavailable {
+                    source_name: "local".into(),
+                    detail: format!("{what}: {}", std::io::Error::from_raw_os_error(rc)),
+                })
+            }
+        }
+    }
+}
+
+/// Copies a C string out of an NSS record. Names that are not UTF-8 cannot be asked
+/// for through our API, so an entry holding one is reported instead of mangled.
+fn owned(ptr: *const libc::c_char, field: &str) -> Result<String> {
+    if ptr.is_null() {
+        return Ok(String::new());
+    }
+    // SAFETY: NSS fills these fields with NUL-terminated strings inside our buffer,
+    // which outlives this call.
+    let s = unsafe { CStr::from_ptr(ptr) };
+    s.to_str().map(str::to_owned).map_err(|_| Error::Directory {
+        detail: format!("{field} {:?} in the local registry is not UTF-8", s),
+    })
+}
+
+struct Passwd {
+    name: String,
+    uid: u32,
+    gid: u32,
+    home: String,
+    shell: String,
+}
+
+fn passwd_from(pwd: &libc::passwd) -> Result<Passwd> {
+    Ok(Passwd {
+        name: owned(pwd.pw_name, "user name")?,
+        uid: pwd.pw_uid,
+        gid: pwd.pw_gid,
+        home: owned(pwd.pw_dir, "home directory")?,
+        shell: owned(pwd.pw_shell, "shell")?,
+    })
+}
+
+fn group_from(grp: &libc::group) -> Result<Group> {
+    Ok(Group {
+        name: owned(grp.gr_name, "group name")?,
+        gid: grp.gr_gid,
+    })
+}
+
+fn getpwnam(name: &CStr) -> Result<Option<Passwd>> {
+    with_growing_buffer("getpwnam_r", |buf| {
+        let mut pwd = MaybeUninit::<libc::passwd>::uninit();
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: all pointers are valid for the call; buf.len() is its true size.
+        let rc = unsafe {
+            libc::getpwnam_r(
+                name.as_ptr(),
+                pwd.as_mut_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        // SAFETY: a non-null result points at `pwd`, fully initialised by glibc.
+        let found = (rc == 0 && !result.is_null()).then(|| passwd_from(unsafe { &*result }));
+        (rc, found)
+    })?
+    .transpose()
+}
+
+fn getpwuid(uid: u32) -> Result<Option<Passwd>> {
+    with_growing_buffer("getpwuid_r", |buf| {
+        let mut pwd = MaybeUninit::<libc::passwd>::uninit();
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: as in getpwnam.
+        let rc = unsafe {
+            libc::getpwuid_r(
+                uid,
+                pwd.as_mut_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        // SAFETY: as in getpwnam.
+        let found = (rc == 0 && !result.is_null()).then(|| passwd_from(unsafe { &*result }));
+        (rc, found)
+    })?
+    .transpose()
+}
+
+fn getgrnam(name: &CStr) -> Result<Option<Group>> {
+    with_growing_buffer("getgrnam_r", |buf| {
+        let mut grp = MaybeUninit::<libc::group>::uninit();
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: all pointers are valid for the call; buf.len() is its true size.
+        let rc = unsafe {
+            libc::getgrnam_r(
+                name.as_ptr(),
+                grp.as_mut_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        // SAFETY: a non-null result points at `grp`, fully initialised by glibc.
+        let found = (rc == 0 && !result.is_null()).then(|| group_from(unsafe { &*result }));
+        (rc, found)
+    })?
+    .transpose()
+}
+
+fn getgrgid(gid: u32) -> Result<Option<Group>> {
+    with_growing_buffer("getgrgid_r", |buf| {
+        let mut grp = MaybeUninit::<libc::group>::uninit();
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: as in getgrnam.
+        let rc = unsafe {
+            libc::getgrgid_r(
+                gid,
+                grp.as_mut_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        // SAFETY: as in getgrnam.
+        let found = (rc == 0 && !result.is_null()).then(|| group_from(unsafe { &*result }));
+        (rc, found)
+    })?
+    .transpose()
+}
+
+/// Every GID the user is in, as glibc's getgrouplist reports it (primary first).
+fn getgrouplist(name: &CStr, primary: u32) -> Result<Vec<u32>> {
+    let mut capacity: usize = 64;
+    loop {
+        let mut gids = vec![0 as libc::gid_t; capacity];
+        let mut count = capacity as libc::c_int;
+        // SAFETY: gids holds `count` elements; glibc writes at most that many and
+        // stores the real total in `count`.
+        let rc =
+            unsafe { libc::getgrouplist(name.as_ptr(), primary, gids.as_mut_ptr(), &mut count) };
+        let count = usize::try_from(count).unwrap_or(0);
+        if rc >= 0 {
+            gids.truncate(count);
+            return Ok(gids);
+        }
+        if capacity >= MAX_GROUPS {
+            return Err(Error::Unavailable {
+                source_name: "local".into(),
+                detail: format!("getgrouplist: more than {MAX_GROUPS} groups"),
+            });
+        }
+        // glibc reports the needed size in `count`; older libcs leave it alone.
+        capacity = count.max(capacity * 2).min(MAX_GROUPS);
+    }
+}
+
+/// A group for a GID, named from the group database or, lacking an entry, by number.
+fn group_for_gid(gid: u32) -> Result<Group> {
+    Ok(getgrgid(gid)?.unwrap_or_else(|| Group {
+        name: gid.to_string(),
+        gid,
+    }))
+}
+
+fn c_name(name: &str) -> Result<CString> {
+    CString::new(name).map_err(|_| Error::invalid_name(name, "contains a NUL byte"))
+}
+
+impl LocalSource {
+    fn identity(&self, pw: Passwd) -> Result<Identity> {
+        let cname = c_name(&pw.name)?;
+        let primary = group_for_gid(pw.gid)?;
+        let others = getgrouplist(&cname, pw.gid)?
+            .into_iter()
+            .filter(|&gid| gid != pw.gid)
+            .map(group_for_gid)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Identity {
+            name: pw.name,
+            uid: pw.uid,
+            gid: pw.gid,
+            groups: ordered_groups(primary, others),
+            home: pw.home,
+            shell: pw.shell,
+            source: self.kind().into(),
+        })
+    }
+}
+
+impl Source for LocalSource {
+    fn kind(&self) -> &'static str {
+        "local"
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<Identity>> {
+        getpwnam(&c_name(name)?)?
+            .map(|pw| self.identity(pw))
+            .transpose()
+    }
+
+    fn user_by_uid(&self, uid: u32) -> Result<Option<Identity>> {
+        getpwuid(uid)?.map(|pw| self.identity(pw)).transpose()
+    }
+
+    fn group_by_name(&self, name: &str) -> Result<Option<Group>> {
+        getgrnam(&c_name(name)?)
+    }
+
+    fn group_by_gid(&self, gid: u32) -> Result<Option<Group>> {
+        getgrgid(gid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_resolves_with_gid_zero_first() {
+        let root = LocalSource.user_by_name("root").unwrap().unwrap();
+        assert_eq!((root.uid, root.gid, root.groups[0].gid), (0, 0, 0));
+        assert_eq!(LocalSource.user_by_uid(0).unwrap().unwrap().name, "root");
+    }
+
+    #[test]
+    fn unknown_names_are_not_found() {
+        for name in ["no-such-user-proxid", "*", "a)(b", &"x".repeat(200)] {
+            assert!(LocalSource.user_by_name(name).unwrap().is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn groups_by_name_and_gid_agree() {
+        let root = LocalSource.group_by_gid(0).unwrap().unwrap();
+        assert_eq!(LocalSource.group_by_name(&root.name).unwrap(), Some(root));
+    }
+}

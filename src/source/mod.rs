@@ -1,0 +1,28 @@
+//! Where identities come from. Each source answers with three outcomes that callers
+//! treat differently: `Ok(Some(_))` found, `Ok(None)` not found (refuse, do not guess),
+//! `Err(Unavailable | Timeout)` the source could not say (retry, serve stale, fail).
+
+pub mod local;
+
+use crate::error::Result;
+use crate::identity::{Group, Identity};
+
+/// A registry of users and groups (the local NSS databases, or an LDAP directory).
+///
+/// Names passed in have already gone through [`crate::identity::validate_name`].
+pub trait Source: Send + Sync {
+    /// Short label reported as `source` in results: "local" or "ldap".
+    fn kind(&self) -> &'static str;
+
+    /// The user with this name, with primary and supplementary groups.
+    fn user_by_name(&self, name: &str) -> Result<Option<Identity>>;
+
+    /// The user with this UID, with primary and supplementary groups.
+    fn user_by_uid(&self, uid: u32) -> Result<Option<Identity>>;
+
+    /// The group with this name.
+    fn group_by_name(&self, name: &str) -> Result<Option<Group>>;
+
+    /// The group with this GID.
+    fn group_by_gid(&self, gid: u32) -> Result<Option<Group>>;
+}
