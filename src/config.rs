@@ -191,7 +191,12 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
 
 fn format_duration(d: &Duration) -> String {
     let ms = d.as_millis();
-    for (unit, per) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+    for (unit, per) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
         if ms > 0 && ms % per == 0 {
             return format!("{}{unit}", ms / per);
         }
@@ -600,7 +605,10 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
     let mut protected_users = ri.protected_users;
     let mut protected_groups = ri.protected_groups;
     // root is always protected, whatever the file says.
-    for (list, name) in [(&mut protected_users, "root"), (&mut protected_groups, "root")] {
+    for (list, name) in [
+        (&mut protected_users, "root"),
+        (&mut protected_groups, "root"),
+    ] {
         if !list.iter().any(|n| n == name) {
             list.insert(0, name.to_string());
         }
@@ -695,7 +703,10 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
 
 fn validate_ldap(l: RawLdap, path: &Path) -> Result<LdapConfig> {
     if l.uris.is_empty() {
-        return Err(Error::config(path, "[ldap] uris is empty: name at least one ldap:// or ldaps:// URI"));
+        return Err(Error::config(
+            path,
+            "[ldap] uris is empty: name at least one ldap:// or ldaps:// URI",
+        ));
     }
     for uri in &l.uris {
         let lower = uri.to_ascii_lowercase();
@@ -736,25 +747,38 @@ fn validate_ldap(l: RawLdap, path: &Path) -> Result<LdapConfig> {
         (None, None) => None,
     };
     if bind_password.is_some() && l.bind_dn.is_none() {
-        return Err(Error::config(path, "[ldap] a bind password is set but bind_dn is not"));
+        return Err(Error::config(
+            path,
+            "[ldap] a bind password is set but bind_dn is not",
+        ));
     }
     let positive = |key: &str, d: Option<ConfDuration>, default: u64| -> Result<Duration> {
         let d = d.map_or(Duration::from_secs(default), |d| d.0);
         if d.is_zero() {
-            return Err(Error::config(path, format!("[ldap] {key} must be more than 0")));
+            return Err(Error::config(
+                path,
+                format!("[ldap] {key} must be more than 0"),
+            ));
         }
         Ok(d)
     };
     let connections = l.connections.unwrap_or(4);
     if connections == 0 || connections > 256 {
-        return Err(Error::config(path, "[ldap] connections must be between 1 and 256"));
+        return Err(Error::config(
+            path,
+            "[ldap] connections must be between 1 and 256",
+        ));
     }
     let m = l.map;
     let map = LdapMap {
-        user_filter: m.user_filter.unwrap_or_else(|| "(objectClass=posixAccount)".into()),
+        user_filter: m
+            .user_filter
+            .unwrap_or_else(|| "(objectClass=posixAccount)".into()),
         group_filter: m.group_filter.unwrap_or_else(|| match schema {
             LdapSchema::Rfc2307 => "(objectClass=posixGroup)".into(),
-            LdapSchema::Rfc2307bis => "(|(objectClass=posixGroup)(objectClass=groupOfNames))".into(),
+            LdapSchema::Rfc2307bis => {
+                "(|(objectClass=posixGroup)(objectClass=groupOfNames))".into()
+            }
         }),
         uid: m.uid.unwrap_or_else(|| "uid".into()),
         uid_number: m.uid_number.unwrap_or_else(|| "uidNumber".into()),
@@ -803,11 +827,25 @@ mod tests {
             (" 5s ", 5_000),
         ];
         for (text, ms) in ok {
-            assert_eq!(parse_duration(text), Ok(Duration::from_millis(*ms)), "{text}");
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_millis(*ms)),
+                "{text}"
+            );
         }
         let bad = [
-            "", "300", "s", "-5s", "5 s", "5sec", "1.5s", "5S", "99999999999999999999s",
-            "18446744073709551615d", "5ss", "m5",
+            "",
+            "300",
+            "s",
+            "-5s",
+            "5 s",
+            "5sec",
+            "1.5s",
+            "5S",
+            "99999999999999999999s",
+            "18446744073709551615d",
+            "5ss",
+            "m5",
         ];
         for text in bad {
             assert!(parse_duration(text).is_err(), "{text:?} should be refused");
@@ -816,7 +854,7 @@ mod tests {
 
     #[test]
     fn durations_round_trip_for_display() {
-        for text in ["300s", "2m", "1h", "1d", "500ms"] {
+        for text in ["30s", "2m", "1h", "1d", "500ms"] {
             assert_eq!(format_duration(&parse_duration(text).unwrap()), text);
         }
     }
@@ -838,26 +876,68 @@ mod tests {
         // (config text, words the message must contain)
         let cases: &[(&str, &[&str])] = &[
             ("bogus = 1", &["/test/proxid.conf", "line 1", "bogus"]),
-            ("[cache]\npositive_ttl = \"5\"", &["line 2", "positive_ttl", "missing unit"]),
+            (
+                "[cache]\npositive_ttl = \"5\"",
+                &["line 2", "positive_ttl", "missing unit"],
+            ),
             ("[cache]\npositive_ttl = \"5x\"", &["unknown unit"]),
-            ("[cache]\npositive_ttl = 5", &["line 2", "positive_ttl", "invalid type"]),
+            (
+                "[cache]\npositive_ttl = 5",
+                &["line 2", "positive_ttl", "invalid type"],
+            ),
             ("[cache]\nmax_entries = -1", &["line 2", "max_entries"]),
-            ("[cache]\nmax_entries = \"a\"", &["max_entries", "invalid type"]),
-            ("\n\n[resolution]\nmode = \"both\"", &["mode", "\"client\", \"server\""]),
+            (
+                "[cache]\nmax_entries = \"a\"",
+                &["max_entries", "invalid type"],
+            ),
+            (
+                "\n\n[resolution]\nmode = \"both\"",
+                &["mode", "\"client\", \"server\""],
+            ),
             ("[resolution]\nmode = \"server\"", &["no [ldap] section"]),
-            ("[resolution]\nmod = \"client\"", &["line 2", "mod", "[resolution]"]),
+            (
+                "[resolution]\nmod = \"client\"",
+                &["line 2", "mod", "[resolution]"],
+            ),
             ("[ldap]\nuris = []\nbase = \"dc=x\"", &["uris is empty"]),
-            ("[ldap]\nuris = [\"http://x\"]\nbase = \"dc=x\"", &["ldap://"]),
+            (
+                "[ldap]\nuris = [\"http://x\"]\nbase = \"dc=x\"",
+                &["ldap://"],
+            ),
             ("[ldap]\nuris = [\"ldap://x\"]", &["base is missing"]),
-            ("[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nschema = \"ad\"", &["rfc2307bis"]),
-            ("[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nconnect_timeout = \"0s\"", &["connect_timeout"]),
-            ("[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nconnections = 0", &["connections"]),
-            ("[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nmin_uid = -1", &["min_uid"]),
-            ("[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\n[ldap.map]\nuidd = \"x\"", &["line 5", "uidd"]),
-            ("[impersonation]\non_unauthorized = \"allow\"", &["run-as-self"]),
-            ("[[impersonation.proxy]]\nuser = \"livy\"\nhost = [\"*\"]", &["line 3", "host"]),
+            (
+                "[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nschema = \"ad\"",
+                &["rfc2307bis"],
+            ),
+            (
+                "[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nconnect_timeout = \"0s\"",
+                &["connect_timeout"],
+            ),
+            (
+                "[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nconnections = 0",
+                &["connections"],
+            ),
+            (
+                "[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nmin_uid = -1",
+                &["min_uid"],
+            ),
+            (
+                "[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\n[ldap.map]\nuidd = \"x\"",
+                &["line 5", "uidd"],
+            ),
+            (
+                "[impersonation]\non_unauthorized = \"allow\"",
+                &["run-as-self"],
+            ),
+            (
+                "[[impersonation.proxy]]\nuser = \"livy\"\nhost = [\"*\"]",
+                &["line 3", "host"],
+            ),
             ("[[impersonation.proxy]]\nhosts = [\"*\"]", &["user"]),
-            ("[principals]\nauth_to_local_mechanism = \"x\"", &["\"hadoop\", \"mit\""]),
+            (
+                "[principals]\nauth_to_local_mechanism = \"x\"",
+                &["\"hadoop\", \"mit\""],
+            ),
             ("[principals.namespace.a]\nkeytab = \"/k\"", &["principal"]),
             ("[cache", &["line 1"]),
         ];
@@ -888,9 +968,21 @@ mod tests {
             secret
         );
         let c = parse(&text).unwrap();
-        assert_eq!(c.ldap.as_ref().unwrap().bind_password.as_ref().unwrap().expose(), "hunter2");
+        assert_eq!(
+            c.ldap
+                .as_ref()
+                .unwrap()
+                .bind_password
+                .as_ref()
+                .unwrap()
+                .expose(),
+            "hunter2"
+        );
         let shown = c.to_effective_toml();
-        assert!(!shown.contains("hunter2") && shown.contains("********"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("********"),
+            "{shown}"
+        );
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 }

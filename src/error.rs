@@ -76,7 +76,6 @@ impl Error {
         }
     }
 
-
     /// A stable, machine-readable kind, used by the CLI's `--json` output and the
     /// foreign front doors.
     pub fn kind(&self) -> &'static str {

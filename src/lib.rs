@@ -11,10 +11,16 @@
 pub mod config;
 pub mod error;
 pub mod identity;
+pub mod mode;
+pub mod policy;
+pub mod principal;
 pub mod resolver;
 pub mod source;
 
 pub use config::Config;
 pub use error::{Error, Result};
 pub use identity::{Group, Identity};
+pub use mode::Assertion;
+pub use policy::{Decision, Verdict};
+pub use principal::ProgramPrincipal;
 pub use resolver::Resolver;

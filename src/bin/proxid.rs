@@ -150,9 +150,10 @@ fn cmd_resolve(args: &Args, groups_only: bool) -> Status {
     for raw in &args.operands {
         let shown = raw.to_string_lossy();
         match resolver.resolve_bytes(raw.as_bytes()) {
-            Ok(id) if groups_only => {
-                emit(&mut out, &format!("{} : {}", id.name, id.group_names().join(" ")))
-            }
+            Ok(id) if groups_only => emit(
+                &mut out,
+                &format!("{} : {}", id.name, id.group_names().join(" ")),
+            ),
             Ok(id) if args.json => emit(&mut out, &identity_json(&id).to_string()),
             Ok(id) => emit(&mut out, &id_line(&id)),
             Err(e) => {

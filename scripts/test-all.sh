@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The full test suite: installs what the tests need (Debian packages) when missing,
+# then runs formatting, lint and every test. Run as root or with sudo available.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests start or compare against. slapd and nslcd are only run
+# by the tests themselves, in temp dirs on free ports; their system services are
+# kept from starting and the machine's /etc/nsswitch.conf is checked to stay as it was.
+PACKAGES=(slapd ldap-utils nslcd libnss-ldapd gosa-schema valgrind openssl gcc make
+          pkg-config junit5 default-jdk-headless python3-pip util-linux)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "test-all: installing ${missing[*]}"
+    nsswitch_before=$(sha256sum /etc/nsswitch.conf 2>/dev/null || true)
+    # Keep the packages' own services (system slapd, nslcd) from starting.
+    made_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+        $SUDO chmod +x /usr/sbin/policy-rc.d
+        made_policy=1
+    fi
+    # libnss-ldapd's postinst would add "ldap" to /etc/nsswitch.conf; answer its
+    # questions with nothing so the machine's NSS stays untouched.
+    $SUDO debconf-set-selections <<'DEBCONF'
+libnss-ldapd libnss-ldapd/nsswitch multiselect
+libnss-ldapd libnss-ldapd/clean_nsswitch boolean false
+nslcd nslcd/ldap-uris string
+nslcd nslcd/ldap-base string
+slapd slapd/no_configuration boolean true
+DEBCONF
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+    [ -z "$made_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
+    nsswitch_after=$(sha256sum /etc/nsswitch.conf 2>/dev/null || true)
+    if [ "$nsswitch_before" != "$nsswitch_after" ]; then
+        echo "test-all: installing packages changed /etc/nsswitch.conf; refusing to go on" >&2
+        exit 2
+    fi
+fi
+
+cargo fmt --all -- --check
+cargo clippy --all-targets --all-features -- -D warnings
+cargo test --all-features
