@@ -594,10 +594,10 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
     };
 
     let ldap = raw.ldap.map(|l| validate_ldap(l, path)).transpose()?;
-    if ldap.is_none() && (mode == Mode::Server || resolution.server_side) {
+    if ldap.is_none() && mode == Mode::Server {
         return Err(Error::config(
             path,
-            "[resolution] asks for server-side resolution but there is no [ldap] section",
+            "[resolution] mode = \"server\" resolves from LDAP, but there is no [ldap] section",
         ));
     }
 
