@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::cache::{Cache, Clock, Freshness, SystemClock};
 use crate::config::{Config, Mode};
 use crate::error::{Error, Result};
 use crate::identity::{validate_name, Group, Identity};
@@ -14,6 +15,8 @@ use crate::source::Source;
 pub struct Resolver {
     config: Arc<Config>,
     source: Arc<dyn Source>,
+    by_name: Cache<String, Arc<Identity>>,
+    by_uid: Cache<u32, Arc<Identity>>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -48,7 +51,19 @@ impl Resolver {
 
     /// Builds a resolver over any source (tests, embedders with their own registry).
     pub fn with_source(config: Config, source: Arc<dyn Source>) -> Resolver {
+        Resolver::with_source_and_clock(config, source, Arc::new(SystemClock::default()))
+    }
+
+    /// As [`Resolver::with_source`], with the cache's clock injected (tests move time
+    /// by hand instead of sleeping).
+    pub fn with_source_and_clock(
+        config: Config,
+        source: Arc<dyn Source>,
+        clock: Arc<dyn Clock>,
+    ) -> Resolver {
         Resolver {
+            by_name: Cache::new(config.cache.clone(), clock.clone()),
+            by_uid: Cache::new(config.cache.clone(), clock),
             config: Arc::new(config),
             source,
         }
@@ -70,16 +85,37 @@ impl Resolver {
 
     /// Resolves a user name given as raw bytes (C strings, CLI arguments), validating it.
     pub fn resolve_bytes(&self, raw: &[u8]) -> Result<Identity> {
+        Ok(Identity::clone(&self.resolve_shared(raw)?.0))
+    }
+
+    /// The cached identity itself (no copy), and whether it is stale: served past its
+    /// TTL because the source is unavailable. The fast path of every front door.
+    pub fn resolve_shared(&self, raw: &[u8]) -> Result<(Arc<Identity>, Freshness)> {
         let name = validate_name(raw)?;
-        self.source
-            .user_by_name(name)?
-            .ok_or_else(|| Error::not_found(format!("user {name:?}")))
+        let (found, freshness) = self.by_name.get_or_fetch(&name.to_string(), || {
+            let found = self.source.user_by_name(name)?.map(Arc::new);
+            if let Some(identity) = &found {
+                self.by_uid.insert(identity.uid, Some(identity.clone()));
+            }
+            Ok(found)
+        })?;
+        let identity = found.ok_or_else(|| Error::not_found(format!("user {name:?}")))?;
+        Ok((identity, freshness))
     }
 
     /// Resolves a UID.
     pub fn resolve_uid(&self, uid: u32) -> Result<Identity> {
-        self.source
-            .user_by_uid(uid)?
+        let (found, _) = self.by_uid.get_or_fetch(&uid, || {
+            let found = self.source.user_by_uid(uid)?.map(Arc::new);
+            if let Some(identity) = &found {
+                // Keep both keys consistent: the name now answers with this identity too.
+                self.by_name
+                    .insert(identity.name.clone(), Some(identity.clone()));
+            }
+            Ok(found)
+        })?;
+        found
+            .map(|identity| Identity::clone(&identity))
             .ok_or_else(|| Error::not_found(format!("uid {uid}")))
     }
 
@@ -100,9 +136,24 @@ impl Resolver {
 }
 
 impl Resolver {
-    /// Empties the cache for one user name, or all of it with `None`, so the next
-    /// lookup asks the source. (No cache yet: a no-op until the cache issue lands.)
+    /// Empties the cache for one user name (and its UID), or all of it with `None`, so
+    /// the next lookup asks the source.
     pub fn invalidate(&self, name: Option<&str>) {
-        let _ = name;
+        match name {
+            None => {
+                self.by_name.clear();
+                self.by_uid.clear();
+            }
+            Some(name) => {
+                self.by_name.remove(&name.to_string());
+                // The UID key may hold the same user even when the name entry is gone.
+                self.by_uid.remove_where(|identity| identity.name == name);
+            }
+        }
+    }
+
+    /// Number of cached answers (found and not found), by name and by UID.
+    pub fn cached_entries(&self) -> usize {
+        self.by_name.len() + self.by_uid.len()
     }
 }
