@@ -78,7 +78,7 @@ fn passwd_users() -> Vec<Expected> {
     out.lines()
         .filter_map(|line| {
             let f: Vec<&str> = line.split(':').collect();
-            (f.len() == 7 && seen.insert(f[0].to_string())).then(|| f)
+            (f.len() == 7 && seen.insert(f[0].to_string())).then_some(f)
         })
         .map(|f| {
             let id = |flag: &str| run(Command::new("id").arg(flag).arg(f[0])).1;
