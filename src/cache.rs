@@ -2,16 +2,14 @@
 //! on entries (least recently used out first), stale serving while the source is
 //! unavailable, and request coalescing (concurrent misses for one key cost one lookup).
 //!
-//! Read-mostly and lock-light: entries live in shards behind `RwLock`s, so readers of
-//! different names never contend and readers of the same name share a read lock; a hit
-//! only stores an atomic "last used" tick. Time comes from an injected [`Clock`], so
-//! tests move time by hand instead of sleeping.
+//! Read-mostly and lock-free on hits: a hit pins an epoch (thread-local bookkeeping in
+//! `papaya`/`seize`, no shared writes) and copies the value out. Time comes from an
+//! injected [`Clock`], so tests move time by hand instead of sleeping.
 
-use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash};
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::CacheConfig;
@@ -67,29 +65,31 @@ struct Entry<V> {
     /// `None` is a cached "not found".
     value: Option<V>,
     expires_ms: u64,
+    /// Clock reading of the last hit, for LRU eviction. Written only when it changes,
+    /// so threads reading one hot entry do not keep stealing its cache line.
     last_used: AtomicU64,
 }
 
 /// What waiters of a coalesced lookup receive: the value, or the error's kind and text.
-type Landing<V> = Result<Option<V>, (&'static str, String)>;
+type Landing<R> = Result<Option<R>, (&'static str, String)>;
 
 /// An in-progress lookup other callers for the same key wait on.
-struct Flight<V> {
-    result: Mutex<Option<Landing<V>>>,
+struct Flight<R> {
+    result: Mutex<Option<Landing<R>>>,
     done: Condvar,
 }
 
-const SHARDS: usize = 16;
-
-/// A TTL cache from `K` to "found `V`" or "not found".
-pub struct Cache<K, V> {
-    shards: Vec<RwLock<HashMap<K, Entry<V>>>>,
-    flights: Mutex<HashMap<K, Arc<Flight<V>>>>,
-    hasher: RandomState,
+/// A TTL cache from `K` to "found `V`" or "not found". Reads are lock-free (a
+/// `papaya` map: readers never write shared memory), so cached lookups scale with
+/// threads; misses, inserts and evictions take locks, since they go to the source
+/// anyway. `R` is what a read hands out, built from `&V` while the entry is pinned.
+pub struct Cache<K, V, R> {
+    map: papaya::HashMap<K, Entry<V>>,
+    flights: Mutex<HashMap<K, Arc<Flight<R>>>>,
+    evicting: Mutex<()>,
     config: CacheConfig,
-    per_shard: usize,
     clock: Arc<dyn Clock>,
-    tick: AtomicU64,
+    read: fn(&K, &V) -> R,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -97,8 +97,8 @@ fn ms(d: Duration) -> u64 {
 }
 
 /// Waiters of a coalesced lookup get the leader's error again. `Error` holds an
-/// `io::Error` and is not `Clone`, so the variant callers act on is kept and the
-/// rest travels as text.
+/// `io::Error` and is not `Clone`, so the kind callers act on is kept and the rest
+/// travels as text.
 fn replay(kind: &str, message: &str) -> Error {
     match kind {
         "timeout" | "unavailable" => Error::Unavailable {
@@ -116,44 +116,52 @@ fn is_outage(e: &Error) -> bool {
     matches!(e, Error::Unavailable { .. } | Error::Timeout { .. })
 }
 
-impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
-    pub fn new(config: CacheConfig, clock: Arc<dyn Clock>) -> Self {
+impl<K, V, R> Cache<K, V, R>
+where
+    K: Hash + Eq + Clone + Send + Sync,
+    V: Send + Sync,
+    R: Clone,
+{
+    /// `read` turns a key and its stored value into what callers receive.
+    pub fn new(config: CacheConfig, clock: Arc<dyn Clock>, read: fn(&K, &V) -> R) -> Self {
         Cache {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            map: papaya::HashMap::new(),
             flights: Mutex::new(HashMap::new()),
-            hasher: RandomState::new(),
-            per_shard: config.max_entries.div_ceil(SHARDS).max(1),
+            evicting: Mutex::new(()),
             config,
             clock,
-            tick: AtomicU64::new(0),
+            read,
         }
     }
 
-    fn shard(&self, key: &K) -> &RwLock<HashMap<K, Entry<V>>> {
-        &self.shards[self.hasher.hash_one(key) as usize % SHARDS]
+    fn now(&self) -> u64 {
+        ms(self.clock.now())
     }
 
     /// The cached answer if it is still within its TTL.
-    fn fresh(&self, key: &K, now: u64) -> Option<Option<V>> {
-        let shard = self.shard(key).read().unwrap_or_else(|p| p.into_inner());
-        let entry = shard.get(key)?;
+    fn fresh(&self, key: &K, now: u64) -> Option<Option<R>> {
+        let map = self.map.pin();
+        let entry = map.get(key)?;
         if entry.expires_ms <= now {
             return None;
         }
-        entry
-            .last_used
-            .store(self.tick.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
-        Some(entry.value.clone())
+        if entry.last_used.load(Ordering::Relaxed) != now {
+            entry.last_used.store(now, Ordering::Relaxed);
+        }
+        Some(entry.value.as_ref().map(|v| (self.read)(key, v)))
     }
 
     /// An expired positive answer still inside the stale window.
-    fn stale(&self, key: &K, now: u64) -> Option<V> {
-        let shard = self.shard(key).read().unwrap_or_else(|p| p.into_inner());
-        let entry = shard.get(key)?;
+    fn stale(&self, key: &K, now: u64) -> Option<R> {
+        let map = self.map.pin();
+        let entry = map.get(key)?;
         let limit = entry
             .expires_ms
             .saturating_add(ms(self.config.stale_if_unavailable));
-        (now <= limit).then(|| entry.value.clone()).flatten()
+        if now > limit {
+            return None;
+        }
+        entry.value.as_ref().map(|v| (self.read)(key, v))
     }
 
     /// Stores an answer; found and not-found have their own TTLs.
@@ -166,48 +174,65 @@ impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
         if ttl.is_zero() || self.config.max_entries == 0 {
             return;
         }
-        let now = ms(self.clock.now());
+        let now = self.now();
         let entry = Entry {
             value,
             expires_ms: now.saturating_add(ms(ttl)),
-            last_used: AtomicU64::new(self.tick.fetch_add(1, Ordering::Relaxed)),
+            last_used: AtomicU64::new(now),
         };
-        let mut shard = self.shard(&key).write().unwrap_or_else(|p| p.into_inner());
-        shard.insert(key, entry);
-        if shard.len() > self.per_shard {
-            evict_least_recent(&mut shard, self.per_shard);
+        self.map.pin().insert(key, entry);
+        if self.map.len() > self.config.max_entries {
+            self.evict_least_recent();
+        }
+    }
+
+    /// Drops the least recently used eighth of the entries at once, so eviction costs
+    /// O(log n) per insert on average instead of a scan per insert.
+    fn evict_least_recent(&self) {
+        let Ok(_only_one_evictor) = self.evicting.try_lock() else {
+            return;
+        };
+        let map = self.map.pin();
+        let max = self.config.max_entries;
+        let excess = map.len().saturating_sub(max);
+        if excess == 0 {
+            return;
+        }
+        let batch = excess.max(max / 8).max(1);
+        let mut ages: Vec<(u64, K)> = map
+            .iter()
+            .map(|(k, e)| (e.last_used.load(Ordering::Relaxed), k.clone()))
+            .collect();
+        let batch = batch.min(ages.len());
+        if batch == 0 {
+            return;
+        }
+        ages.select_nth_unstable_by_key(batch - 1, |(t, _)| *t);
+        for (_, key) in ages.into_iter().take(batch) {
+            map.remove(&key);
         }
     }
 
     /// Forgets one key.
-    pub fn remove(&self, key: &K) -> Option<Option<V>> {
-        let mut shard = self.shard(key).write().unwrap_or_else(|p| p.into_inner());
-        shard.remove(key).map(|e| e.value)
+    pub fn remove(&self, key: &K) {
+        self.map.pin().remove(key);
     }
 
     /// Forgets every entry whose found value matches `pred`.
     pub fn remove_where(&self, pred: impl Fn(&V) -> bool) {
-        for shard in &self.shards {
-            shard
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .retain(|_, e| !e.value.as_ref().is_some_and(&pred));
-        }
+        self.map
+            .pin()
+            .retain(|_, e| !e.value.as_ref().is_some_and(&pred));
     }
 
     /// Forgets everything.
     pub fn clear(&self) {
-        for shard in &self.shards {
-            shard.write().unwrap_or_else(|p| p.into_inner()).clear();
-        }
+        self.map.pin().clear();
     }
 
     /// Number of entries, found and not-found.
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.read().unwrap_or_else(|p| p.into_inner()).len())
-            .sum()
+        self.map.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -220,8 +245,8 @@ impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
         &self,
         key: &K,
         fetch: impl FnOnce() -> Result<Option<V>>,
-    ) -> Result<(Option<V>, Freshness)> {
-        let now = ms(self.clock.now());
+    ) -> Result<(Option<R>, Freshness)> {
+        let now = self.now();
         if let Some(hit) = self.fresh(key, now) {
             return Ok((hit, Freshness::Fresh));
         }
@@ -241,22 +266,22 @@ impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
         };
         let outcome = if leader {
             // Lands the flight even if `fetch` panics, so waiters never hang.
-            let guard = LandFlight {
-                cache: self,
+            let mut landing = LandFlight {
+                flights: &self.flights,
                 key,
                 flight: &flight,
                 result: None,
             };
-            let result = fetch();
-            if let Ok(value) = &result {
-                self.insert(key.clone(), value.clone());
-            }
-            let mut guard = guard;
-            guard.result = Some(match &result {
+            let result = fetch().map(|value| {
+                let out = value.as_ref().map(|v| (self.read)(key, v));
+                self.insert(key.clone(), value);
+                out
+            });
+            landing.result = Some(match &result {
                 Ok(v) => Ok(v.clone()),
                 Err(e) => Err((e.kind(), e.to_string())),
             });
-            drop(guard);
+            drop(landing);
             result
         } else {
             let mut slot = flight.result.lock().unwrap_or_else(|p| p.into_inner());
@@ -281,14 +306,14 @@ impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
 }
 
 /// Publishes the leader's result (or "abandoned" on panic) and retires the flight.
-struct LandFlight<'a, K: Hash + Eq + Clone, V: Clone> {
-    cache: &'a Cache<K, V>,
+struct LandFlight<'a, K: Hash + Eq, R> {
+    flights: &'a Mutex<HashMap<K, Arc<Flight<R>>>>,
     key: &'a K,
-    flight: &'a Arc<Flight<V>>,
-    result: Option<Landing<V>>,
+    flight: &'a Arc<Flight<R>>,
+    result: Option<Landing<R>>,
 }
 
-impl<K: Hash + Eq + Clone, V: Clone> Drop for LandFlight<'_, K, V> {
+impl<K: Hash + Eq, R> Drop for LandFlight<'_, K, R> {
     fn drop(&mut self) {
         let result = self
             .result
@@ -296,26 +321,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Drop for LandFlight<'_, K, V> {
             .unwrap_or_else(|| Err(("unavailable", "lookup abandoned".into())));
         *self.flight.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
         self.flight.done.notify_all();
-        self.cache
-            .flights
+        self.flights
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(self.key);
-    }
-}
-
-/// Drops the least recently used eighth of an over-full shard at once, so eviction
-/// costs O(log n) per insert on average instead of a scan per insert.
-fn evict_least_recent<K: Hash + Eq + Clone, V>(shard: &mut HashMap<K, Entry<V>>, keep: usize) {
-    let excess = shard.len().saturating_sub(keep);
-    let batch = excess.max(keep / 8).min(shard.len());
-    let mut ages: Vec<(u64, K)> = shard
-        .iter()
-        .map(|(k, e)| (e.last_used.load(Ordering::Relaxed), k.clone()))
-        .collect();
-    ages.select_nth_unstable_by_key(batch.saturating_sub(1), |(t, _)| *t);
-    for (_, key) in ages.into_iter().take(batch) {
-        shard.remove(&key);
     }
 }
 
@@ -333,12 +342,16 @@ mod tests {
         }
     }
 
-    fn setup(max_entries: usize) -> (Cache<String, u32>, ManualClock) {
+    type TestCache = Cache<String, u32, u32>;
+
+    fn setup(max_entries: usize) -> (TestCache, ManualClock) {
         let clock = ManualClock::default();
-        (
-            Cache::new(config(max_entries), Arc::new(clock.clone())),
-            clock,
-        )
+        let cache = Cache::new(
+            config(max_entries),
+            Arc::new(clock.clone()),
+            |_, v: &u32| *v,
+        );
+        (cache, clock)
     }
 
     fn down() -> Error {
@@ -394,19 +407,28 @@ mod tests {
 
     #[test]
     fn least_recently_used_entries_go_first() {
-        let (cache, _clock) = setup(SHARDS * 8);
-        for i in 0..SHARDS * 8 {
-            cache.insert(format!("user{i}"), Some(i as u32));
+        let (cache, clock) = setup(64);
+        for i in 0..64 {
+            cache.insert(format!("user{i}"), Some(i));
         }
-        // Touch one early entry, then overfill.
+        // Touch one early entry at a later time, then overfill.
         let keep = "user0".to_string();
-        for i in 0..SHARDS * 64 {
+        for i in 0..512 {
+            clock.advance(Duration::from_millis(1));
             cache.get_or_fetch(&keep, || Ok(Some(0))).unwrap();
-            cache.insert(format!("new{i}"), Some(i as u32));
+            cache.insert(format!("new{i}"), Some(i));
         }
-        assert!(cache.len() <= SHARDS * 8, "bounded: {}", cache.len());
-        let hit = cache.fresh(&keep, 0);
-        assert_eq!(hit, Some(Some(0)), "the recently used entry survived");
+        assert!(cache.len() <= 64, "bounded: {}", cache.len());
+        assert_eq!(
+            cache.fresh(&keep, cache.now()),
+            Some(Some(0)),
+            "the recently used entry survived"
+        );
+        assert_eq!(
+            cache.fresh(&"user1".to_string(), cache.now()),
+            None,
+            "an old one went"
+        );
     }
 
     #[test]
@@ -446,7 +468,7 @@ mod tests {
 
     /// Holds the leader's lookup open until `threads` callers share its flight (the
     /// map holds one reference, each caller another), so the test does not race.
-    fn wait_for_waiters(cache: &Cache<String, u32>, key: &str, threads: usize) {
+    fn wait_for_waiters(cache: &TestCache, key: &str, threads: usize) {
         for _ in 0..10_000 {
             let flights = cache.flights.lock().unwrap();
             if flights.get(key).map_or(0, Arc::strong_count) > threads {
@@ -527,7 +549,7 @@ mod tests {
         let clock = ManualClock::default();
         let mut c = config(100);
         c.positive_ttl = Duration::ZERO;
-        let cache: Cache<String, u32> = Cache::new(c, Arc::new(clock));
+        let cache: TestCache = Cache::new(c, Arc::new(clock), |_, v| *v);
         let calls = AtomicUsize::new(0);
         for _ in 0..3 {
             cache

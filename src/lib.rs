@@ -12,6 +12,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod identity;
+mod identity_store;
 pub mod mode;
 pub mod policy;
 pub mod principal;

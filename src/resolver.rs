@@ -7,6 +7,7 @@ use crate::cache::{Cache, Clock, Freshness, SystemClock};
 use crate::config::{Config, Mode};
 use crate::error::{Error, Result};
 use crate::identity::{validate_name, Group, Identity};
+use crate::identity_store::{Interner, StoredIdentity};
 use crate::source::local::LocalSource;
 use crate::source::Source;
 
@@ -15,8 +16,11 @@ use crate::source::Source;
 pub struct Resolver {
     config: Arc<Config>,
     source: Arc<dyn Source>,
-    by_name: Cache<String, Arc<Identity>>,
-    by_uid: Cache<u32, Arc<Identity>>,
+    /// Name -> identity (or "no such user").
+    by_name: Cache<String, StoredIdentity, Identity>,
+    /// UID -> name; the identity itself lives once, under its name.
+    by_uid: Cache<u32, Box<str>, String>,
+    interner: Interner,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -62,8 +66,11 @@ impl Resolver {
         clock: Arc<dyn Clock>,
     ) -> Resolver {
         Resolver {
-            by_name: Cache::new(config.cache.clone(), clock.clone()),
-            by_uid: Cache::new(config.cache.clone(), clock),
+            by_name: Cache::new(config.cache.clone(), clock.clone(), |name, stored| {
+                stored.to_identity(name)
+            }),
+            by_uid: Cache::new(config.cache.clone(), clock, |_, name| name.to_string()),
+            interner: Interner::default(),
             config: Arc::new(config),
             source,
         }
@@ -85,38 +92,51 @@ impl Resolver {
 
     /// Resolves a user name given as raw bytes (C strings, CLI arguments), validating it.
     pub fn resolve_bytes(&self, raw: &[u8]) -> Result<Identity> {
-        Ok(Identity::clone(&self.resolve_shared(raw)?.0))
+        Ok(self.resolve_with_freshness(raw)?.0)
     }
 
-    /// The cached identity itself (no copy), and whether it is stale: served past its
-    /// TTL because the source is unavailable. The fast path of every front door.
-    pub fn resolve_shared(&self, raw: &[u8]) -> Result<(Arc<Identity>, Freshness)> {
+    /// Resolves a name and says whether the answer is stale: served past its TTL
+    /// because the source is unavailable (`stale_if_unavailable`).
+    pub fn resolve_with_freshness(&self, raw: &[u8]) -> Result<(Identity, Freshness)> {
         let name = validate_name(raw)?;
-        let (found, freshness) = self.by_name.get_or_fetch(&name.to_string(), || {
-            let found = self.source.user_by_name(name)?.map(Arc::new);
-            if let Some(identity) = &found {
-                self.by_uid.insert(identity.uid, Some(identity.clone()));
-            }
-            Ok(found)
-        })?;
+        let (found, freshness) = self
+            .by_name
+            .get_or_fetch(&name.to_string(), || self.fetch_by_name(name))?;
         let identity = found.ok_or_else(|| Error::not_found(format!("user {name:?}")))?;
         Ok((identity, freshness))
     }
 
+    fn fetch_by_name(&self, name: &str) -> Result<Option<StoredIdentity>> {
+        let found = self.source.user_by_name(name)?;
+        if let Some(identity) = &found {
+            self.by_uid
+                .insert(identity.uid, Some(identity.name.as_str().into()));
+        }
+        Ok(found.map(|identity| self.interner.store(&identity)))
+    }
+
     /// Resolves a UID.
     pub fn resolve_uid(&self, uid: u32) -> Result<Identity> {
-        let (found, _) = self.by_uid.get_or_fetch(&uid, || {
-            let found = self.source.user_by_uid(uid)?.map(Arc::new);
-            if let Some(identity) = &found {
-                // Keep both keys consistent: the name now answers with this identity too.
-                self.by_name
-                    .insert(identity.name.clone(), Some(identity.clone()));
-            }
-            Ok(found)
+        let (name, _) = self.by_uid.get_or_fetch(&uid, || {
+            let found = self.source.user_by_uid(uid)?;
+            Ok(found.map(|identity| {
+                let stored = self.interner.store(&identity);
+                self.by_name.insert(identity.name.clone(), Some(stored));
+                identity.name.into_boxed_str()
+            }))
         })?;
-        found
-            .map(|identity| Identity::clone(&identity))
-            .ok_or_else(|| Error::not_found(format!("uid {uid}")))
+        let name = name.ok_or_else(|| Error::not_found(format!("uid {uid}")))?;
+        match self.resolve(&name) {
+            // Keys stay consistent: a name whose UID changed is looked up by UID again.
+            Ok(identity) if identity.uid == uid => Ok(identity),
+            Ok(_) | Err(Error::NotFound { .. }) => {
+                self.by_uid.remove(&uid);
+                self.source
+                    .user_by_uid(uid)?
+                    .ok_or_else(|| Error::not_found(format!("uid {uid}")))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Looks up a group by name.
@@ -143,11 +163,12 @@ impl Resolver {
             None => {
                 self.by_name.clear();
                 self.by_uid.clear();
+                self.interner.prune();
             }
             Some(name) => {
                 self.by_name.remove(&name.to_string());
-                // The UID key may hold the same user even when the name entry is gone.
-                self.by_uid.remove_where(|identity| identity.name == name);
+                // The UID key may point at this name even when the name entry is gone.
+                self.by_uid.remove_where(|cached| &**cached == name);
             }
         }
     }

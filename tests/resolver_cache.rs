@@ -154,7 +154,7 @@ fn stale_identities_are_served_while_the_directory_is_down() {
     resolver.resolve("alice").unwrap();
     directory.down.store(true, Ordering::SeqCst);
     clock.advance(Duration::from_secs(301));
-    let (identity, freshness) = resolver.resolve_shared(b"alice").unwrap();
+    let (identity, freshness) = resolver.resolve_with_freshness(b"alice").unwrap();
     assert_eq!(identity.uid, 20001);
     assert_eq!(freshness, proxid::cache::Freshness::Stale);
     // A name never seen cannot be served stale: the outage shows.
