@@ -18,10 +18,6 @@ pub struct StoredIdentity {
 }
 
 impl StoredIdentity {
-    pub fn uid(&self) -> u32 {
-        self.uid
-    }
-
     /// The identity for `name`, as callers receive it.
     pub fn to_identity(&self, name: &str) -> Identity {
         Identity {
