@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proxid::cache::SystemClock;
-use proxid::source::local::LocalSource;
 use proxid::source::Source;
 use proxid::{Config, Group, Identity, Resolver};
 use serde_json::{json, Map, Value};
@@ -249,10 +248,7 @@ fn main() {
     if as_json {
         println!("{}", Value::Object(report.json));
     } else {
-        println!(
-            "{:<48} {:>14} {:<10} {}",
-            "measurement", "value", "unit", "ratio"
-        );
+        println!("{:<48} {:>14} {:<10} ratio", "measurement", "value", "unit");
         for (what, value, unit, ratio) in &report.rows {
             println!("{what:<48} {value:>14.1} {unit:<10} {ratio}");
         }
