@@ -14,6 +14,8 @@ use crate::source::Source;
 pub struct Resolver {
     config: Arc<Config>,
     source: Arc<dyn Source>,
+    /// Proxy-user rules, built on the first impersonation decision.
+    pub(crate) policy: crate::policy::PolicyCell,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -51,6 +53,7 @@ impl Resolver {
         Resolver {
             config: Arc::new(config),
             source,
+            policy: Default::default(),
         }
     }
 
