@@ -209,9 +209,6 @@ impl Resolver {
         if target.uid == 0 {
             return Ok(Some((USERS.into(), "uid 0".into())));
         }
-        if gids.contains(&0) {
-            return Ok(Some((GROUPS.into(), "gid 0".into())));
-        }
         let imp = &self.config().impersonation;
         for name in &imp.protected_users {
             match self.resolve(name) {
@@ -221,6 +218,10 @@ impl Resolver {
                 Ok(_) | Err(Error::NotFound { .. }) => {}
                 Err(e) => return Err(e),
             }
+        }
+        // UIDs first, so a protected user in GID 0 is reported as that user.
+        if gids.contains(&0) {
+            return Ok(Some((GROUPS.into(), "gid 0".into())));
         }
         for name in &imp.protected_groups {
             match self.group(name) {
