@@ -16,6 +16,22 @@ fn proxid(config: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+fn authorize(config: &Path, proxy: &str, user: &str, host: &str, json: bool) -> Output {
+    let mut args = vec![
+        "authorize",
+        "--proxy",
+        proxy,
+        "--user",
+        user,
+        "--host",
+        host,
+    ];
+    if json {
+        args.push("--json");
+    }
+    proxid(config, &args)
+}
+
 fn code(out: &Output) -> i32 {
     out.status.code().unwrap()
 }
@@ -69,6 +85,16 @@ fn ordinary(accounts: &[Account]) -> Vec<Account> {
         .collect()
 }
 
+/// Three accounts of this machine that are not protected by default.
+fn three_accounts(s: &Setup) -> [Account; 3] {
+    let users = ordinary(&host_accounts(&s.file("plain.conf", "")));
+    assert!(
+        users.len() >= 3,
+        "this machine needs three non-root accounts: {users:?}"
+    );
+    [users[0].clone(), users[1].clone(), users[2].clone()]
+}
+
 struct Setup {
     _dir: tempfile::TempDir,
     dir: PathBuf,
@@ -101,168 +127,55 @@ fn rules(p: &str, t1: &str, audit: &Path, extra: &str) -> String {
 #[test]
 fn authorize_exit_codes_and_json() {
     let s = Setup::new();
-    let plain = s.file("plain.conf", "");
-    let users = ordinary(&host_accounts(&plain));
-    assert!(
-        users.len() >= 3,
-        "this machine needs three non-root accounts: {users:?}"
-    );
-    let (p, t1) = (&users[0], &users[1]);
+    let [proxy_account, target, _] = three_accounts(&s);
     let audit = s.dir.join("audit.jsonl");
-    let conf = s.file("proxid.conf", &rules(&p.name, &t1.name, &audit, ""));
-    let t1_uid = Value::from(t1.uid);
+    let conf = s.file(
+        "proxid.conf",
+        &rules(&proxy_account.name, &target.name, &audit, ""),
+    );
+    let (p, t1) = (proxy_account.name.as_str(), target.name.as_str());
+    let t1_uid = Value::from(target.uid);
     let nobody = "no-such-user-proxid-test";
     // (proxy, user, host, exit code, verdict, reason prefix, effective uid)
+    #[rustfmt::skip]
     let cases: Vec<(&str, &str, &str, i32, &str, &str, Value)> = vec![
-        (
-            &p.name,
-            &t1.name,
-            "127.0.0.1",
-            0,
-            "allowed",
-            "user_listed",
-            t1_uid.clone(),
-        ),
-        (
-            &p.name,
-            &t1.name,
-            "127.9.9.9",
-            0,
-            "allowed",
-            "user_listed",
-            t1_uid.clone(),
-        ),
-        (
-            &p.name,
-            &t1.name,
-            "::1",
-            0,
-            "allowed",
-            "user_listed",
-            t1_uid.clone(),
-        ),
-        (
-            &p.name,
-            &t1.name,
-            "::ffff:127.0.0.1",
-            0,
-            "allowed",
-            "user_listed",
-            t1_uid.clone(),
-        ),
-        (
-            &p.name,
-            &t1.name,
-            "localhost",
-            0,
-            "allowed",
-            "user_listed",
-            t1_uid,
-        ),
-        (
-            &p.name,
-            &t1.name,
-            "10.0.0.1",
-            1,
-            "denied",
-            "host_not_allowed",
-            Value::Null,
-        ),
-        (
-            &p.name,
-            &p.name,
-            "127.0.0.1",
-            1,
-            "denied",
-            "user_not_allowed",
-            Value::Null,
-        ),
-        (
-            &t1.name,
-            &t1.name,
-            "127.0.0.1",
-            1,
-            "denied",
-            "no_rule",
-            Value::Null,
-        ),
-        (
-            &p.name,
-            "root",
-            "127.0.0.1",
-            1,
-            "denied",
-            "protected_identity",
-            Value::Null,
-        ),
-        (
-            &p.name,
-            nobody,
-            "127.0.0.1",
-            1,
-            "denied",
-            "not_found",
-            Value::Null,
-        ),
+        (p, t1, "127.0.0.1", 0, "allowed", "user_listed", t1_uid.clone()),
+        (p, t1, "127.9.9.9", 0, "allowed", "user_listed", t1_uid.clone()),
+        (p, t1, "::1", 0, "allowed", "user_listed", t1_uid.clone()),
+        (p, t1, "::ffff:127.0.0.1", 0, "allowed", "user_listed", t1_uid.clone()),
+        (p, t1, "localhost", 0, "allowed", "user_listed", t1_uid),
+        (p, t1, "10.0.0.1", 1, "denied", "host_not_allowed", Value::Null),
+        (p, p, "127.0.0.1", 1, "denied", "user_not_allowed", Value::Null),
+        (t1, t1, "127.0.0.1", 1, "denied", "no_rule", Value::Null),
+        (p, "root", "127.0.0.1", 1, "denied", "protected_identity", Value::Null),
+        (p, nobody, "127.0.0.1", 1, "denied", "not_found", Value::Null),
     ];
     for (proxy, user, host, exit, verdict, reason, uid) in &cases {
-        let args = [
-            "authorize",
-            "--proxy",
-            proxy,
-            "--user",
-            user,
-            "--host",
-            host,
-            "--json",
-        ];
-        let out = proxid(&conf, &args);
-        assert_eq!(code(&out), *exit, "{args:?}: {out:?}");
+        let out = authorize(&conf, proxy, user, host, true);
+        let case = format!("{proxy}->{user}@{host}");
+        assert_eq!(code(&out), *exit, "{case}: {out:?}");
         let v = stdout_json(&out);
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
-        assert_eq!(
-            keys,
-            [
-                "verdict",
-                "proxy",
-                "user",
-                "host",
-                "effective_user",
-                "effective_uid",
-                "rule",
-                "reason"
-            ]
-        );
-        assert_eq!(v["verdict"], *verdict, "{args:?}");
-        assert!(
-            v["reason"].as_str().unwrap().starts_with(reason),
-            "{args:?}: {v}"
-        );
-        assert_eq!(v["effective_uid"], *uid, "{args:?}");
+        #[rustfmt::skip]
+        assert_eq!(keys, ["verdict", "proxy", "user", "host", "effective_user", "effective_uid", "rule", "reason"]);
+        assert_eq!(v["verdict"], *verdict, "{case}");
+        let got_reason = v["reason"].as_str().unwrap();
+        assert!(got_reason.starts_with(reason), "{case}: {v}");
+        assert_eq!(v["effective_uid"], *uid, "{case}");
         assert_eq!(
             (v["proxy"].as_str(), v["user"].as_str(), v["host"].as_str()),
             (Some(*proxy), Some(*user), Some(*host))
         );
     }
     // Without --json: one human line, same exit codes.
-    let out = proxid(
-        &conf,
-        &[
-            "authorize",
-            "--proxy",
-            &p.name,
-            "--user",
-            &t1.name,
-            "--host",
-            "127.0.0.1",
-        ],
-    );
+    let out = authorize(&conf, p, t1, "127.0.0.1", false);
     assert_eq!(code(&out), 0);
     let line = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        line.starts_with(&format!("allowed as {}(uid {})", t1.name, t1.uid)),
-        "{line}"
+    let expected = format!(
+        "allowed as {t1}(uid {}): {p} -> {t1} from 127.0.0.1",
+        target.uid
     );
+    assert!(line.starts_with(&expected), "{line}");
     // One audit line per decision above.
     let audited = std::fs::read_to_string(&audit).unwrap();
     assert_eq!(audited.lines().count(), cases.len() + 1);
@@ -279,58 +192,16 @@ fn authorize_usage_and_configuration_errors_exit_2() {
         "proxid.conf",
         &format!("[impersonation]\nhadoop_core_site = {broken_site:?}\n"),
     );
+    #[rustfmt::skip]
     let cases: &[&[&str]] = &[
         &["authorize", "--proxy", "root", "--user", "root"],
-        &[
-            "authorize",
-            "--proxy",
-            "root",
-            "--user",
-            "root",
-            "--user",
-            "x",
-            "--host",
-            "::1",
-        ],
-        &[
-            "authorize",
-            "--proxy",
-            "root",
-            "--user",
-            "root",
-            "--host",
-            "::1",
-            "extra",
-        ],
+        &["authorize", "--proxy", "root", "--user", "root", "--user", "x", "--host", "::1"],
+        &["authorize", "--proxy", "root", "--user", "root", "--host", "::1", "extra"],
         &["authorize", "--proxy"],
-        &[
-            "authorize",
-            "--proxy",
-            "root",
-            "--user",
-            "root",
-            "--host",
-            "*",
-        ],
-        &[
-            "authorize",
-            "--proxy",
-            "",
-            "--user",
-            "root",
-            "--host",
-            "::1",
-        ],
+        &["authorize", "--proxy", "root", "--user", "root", "--host", "*"],
+        &["authorize", "--proxy", "", "--user", "root", "--host", "::1"],
         // The malformed core-site.xml: every decision is an error, naming the file.
-        &[
-            "authorize",
-            "--proxy",
-            "root",
-            "--user",
-            "root",
-            "--host",
-            "::1",
-        ],
+        &["authorize", "--proxy", "root", "--user", "root", "--host", "::1"],
     ];
     for args in cases {
         let out = proxid(&conf, args);
@@ -360,9 +231,7 @@ fn authorize_usage_and_configuration_errors_exit_2() {
 #[test]
 fn superuser_run_as_self_and_audit_fail_closed() {
     let s = Setup::new();
-    let plain = s.file("plain.conf", "");
-    let users = ordinary(&host_accounts(&plain));
-    let (p, t1, t2) = (&users[0], &users[1], &users[2]);
+    let [p, t1, t2] = three_accounts(&s);
     let audit = s.dir.join("audit.jsonl");
     let extra = format!(
         "superuser = {:?}\non_unauthorized = \"run-as-self\"",
@@ -370,19 +239,7 @@ fn superuser_run_as_self_and_audit_fail_closed() {
     );
     let conf = s.file("proxid.conf", &rules(&p.name, &t1.name, &audit, &extra));
     let run = |conf: &Path, proxy: &str, user: &str| {
-        let out = proxid(
-            conf,
-            &[
-                "authorize",
-                "--json",
-                "--proxy",
-                proxy,
-                "--user",
-                user,
-                "--host",
-                "192.0.2.1",
-            ],
-        );
+        let out = authorize(conf, proxy, user, "192.0.2.1", true);
         (code(&out), stdout_json(&out))
     };
     // The superuser becomes root, from any host.
@@ -400,8 +257,10 @@ fn superuser_run_as_self_and_audit_fail_closed() {
     assert_eq!(v["effective_uid"], t1.uid);
     assert_eq!(v["reason"], "no_rule");
     // The superuser is protected from everyone else, run-as-self or not.
-    let (exit, v) = run(&conf, &t1.name, "root");
+    let (exit, v) = run(&conf, &t1.name, &p.name);
     assert_eq!((exit, v["verdict"].as_str()), (1, Some("denied")));
+    let expected = format!("protected_identity: uid {} ({})", p.uid, p.name);
+    assert_eq!(v["reason"], expected.as_str());
 
     // An audit log that cannot be written: every decision is a denial.
     let bad = rules(&p.name, &t1.name, &s.dir, &extra);
@@ -424,9 +283,7 @@ fn superuser_run_as_self_and_audit_fail_closed() {
 #[test]
 fn audit_lines_from_many_processes_stay_whole() {
     let s = Setup::new();
-    let plain = s.file("plain.conf", "");
-    let users = ordinary(&host_accounts(&plain));
-    let (p, t1) = (&users[0], &users[1]);
+    let [p, t1, _] = three_accounts(&s);
     let audit = s.dir.join("audit.jsonl");
     let conf = s.file("proxid.conf", &rules(&p.name, &t1.name, &audit, ""));
     let children: Vec<_> = (0..16)
