@@ -4,7 +4,9 @@
 //! so lines from many threads and many processes never interleave, and the file is
 //! opened anew for every line, so a rotated log is followed without a signal.
 //! Names cannot break a line: JSON escapes control characters and newlines.
-//! The caller turns any failure here into a denial (fail closed).
+//! The caller turns any failure here into a denial (fail closed). Errors (bad
+//! input, a broken rule set, a source that cannot answer) are not decisions and
+//! leave no line: the caller gets the error itself.
 
 use std::fs::OpenOptions;
 use std::io::Write;

@@ -111,6 +111,13 @@ fn protected_identities_and_the_superuser() {
 }
 
 #[test]
+fn a_resolver_with_its_rule_set_is_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<proxid::Resolver>();
+    send_sync::<Decision>();
+}
+
+#[test]
 fn without_a_superuser_nobody_reaches_root() {
     // Hadoop lets `groups=*` reach root (case P72); proxid never does.
     let conf = "[[impersonation.proxy]]\nuser = \"mapr\"\nhosts = [\"*\"]\ngroups = [\"*\"]\n";

@@ -124,7 +124,7 @@ fn read_properties(text: &str, props: &mut Vec<(String, String)>) -> Result<(), 
     let mut property: Option<Property> = None;
     let mut field = Field::Other;
     let mut buffer = String::new();
-    let at = |reader: &Reader<&[u8]>| format!("line {}", line_of(text, reader.buffer_position()));
+    let at = |r: &Reader<&[u8]>| format!("line {}", line_of(text, r.buffer_position()));
     loop {
         let event = reader.read_event().map_err(|e| {
             format!(
@@ -150,7 +150,8 @@ fn read_properties(text: &str, props: &mut Vec<(String, String)>) -> Result<(), 
                     seen_root = true;
                 } else if name == "include" {
                     return Err(format!(
-                        "{}: <{}> (XInclude) is not supported; put the proxy-user properties in this file",
+                        "{}: <{}> (XInclude) is not supported; \
+                         put the proxy-user properties in this file",
                         at(&reader),
                         e.name().as_ref()
                     ));
@@ -174,9 +175,6 @@ fn read_properties(text: &str, props: &mut Vec<(String, String)>) -> Result<(), 
                 }
                 if !empty {
                     stack.push(name);
-                } else if stack.is_empty() {
-                    // `<configuration/>`: an empty file's worth of rules.
-                    seen_root = true;
                 }
             }
             Event::End(_) => {

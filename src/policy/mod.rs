@@ -138,6 +138,13 @@ impl Resolver {
         Ok(self.audited(decision))
     }
 
+    /// Builds the proxy-user rule set now rather than on the first decision, so a
+    /// malformed core-site.xml or CIDR block shows at start-up (`Error::Config`).
+    /// Resolves the host names in the rules. Returns how many rules are in force.
+    pub fn check_policy(&self) -> Result<usize> {
+        self.rule_set(&hosts::system_lookup).map(RuleSet::len)
+    }
+
     /// The rule set, built on first use with `lookup` resolving host names.
     fn rule_set(&self, lookup: Lookup<'_>) -> Result<&RuleSet> {
         match self

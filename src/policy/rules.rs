@@ -178,6 +178,11 @@ impl RuleSet {
         Ok(RuleSet { rules })
     }
 
+    /// How many rules there are (one per proxy and source).
+    pub(crate) fn len(&self) -> usize {
+        self.rules.len()
+    }
+
     /// May `proxy` act as `target` from `host`? `host` is parsed already; its
     /// address is looked up only if a rule needs it.
     pub(crate) fn check(

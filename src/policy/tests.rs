@@ -426,6 +426,40 @@ fn malformed_core_site_is_a_clear_error_naming_the_file() {
 }
 
 #[test]
+fn check_policy_reports_rules_or_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("core-site.xml");
+    std::fs::write(
+        &core,
+        core_site_xml("hp.hive.groups=*; hp.hive.hosts=*; hp.oozie.users=a"),
+    )
+    .unwrap();
+    let toml = format!(
+        "[impersonation]\nhadoop_core_site = {core:?}\n[[impersonation.proxy]]\nuser = \"livy\"\n"
+    );
+    assert_eq!(
+        conf_resolver(&toml, vec![])
+            .unwrap()
+            .check_policy()
+            .unwrap(),
+        3
+    );
+    std::fs::write(&core, core_site_xml("hp.hive.hosts=10.0.0.0/40")).unwrap();
+    let err = conf_resolver(&toml, vec![])
+        .unwrap()
+        .check_policy()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("hadoop.proxyuser.hive.hosts"),
+        "{err}"
+    );
+    assert_eq!(
+        resolver(Config::default(), vec![]).check_policy().unwrap(),
+        0
+    );
+}
+
+#[test]
 fn rule_set_is_built_once() {
     let calls = std::sync::atomic::AtomicUsize::new(0);
     let counting = |name: &str| {
