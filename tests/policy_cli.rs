@@ -208,6 +208,24 @@ fn authorize_usage_and_configuration_errors_exit_2() {
         assert_eq!(code(&out), 2, "{args:?}: {out:?}");
         assert!(!out.stderr.is_empty(), "{args:?}");
     }
+    // Hostile values: a 10 kB name, non-UTF-8 bytes.
+    let long = "a".repeat(10_000);
+    for (proxy, user, host) in [
+        ("root", long.as_str(), "::1"),
+        (long.as_str(), "root", "::1"),
+    ] {
+        let out = authorize(&conf, proxy, user, host, false);
+        assert_eq!(code(&out), 2);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("invalid name"));
+    }
+    use std::os::unix::ffi::OsStrExt;
+    let out = Command::new(env!("CARGO_BIN_EXE_proxid"))
+        .args(["authorize", "--proxy", "root", "--host", "::1", "--user"])
+        .arg(std::ffi::OsStr::from_bytes(b"\xff\xfe"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--user is not valid UTF-8"));
     let out = proxid(&conf, cases[6]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
