@@ -182,7 +182,7 @@ impl Resolver {
                 decision(Verdict::Denied, &format!("protected_identity: {why}")).by(Some(rule)),
             );
         }
-        let refusal = match rules.check(proxy, &target, &host_spec, lookup) {
+        let refusal = match rules.check(proxy, user, &target, &host_spec, lookup) {
             Ok(grant) => {
                 return Ok(decision(Verdict::Allowed, &grant.reason)
                     .acting_as(target)

@@ -73,12 +73,14 @@ impl Acl {
         })
     }
 
-    /// Why the ACL lets `target` in, or `None`.
-    fn allows(&self, target: &Identity) -> Option<String> {
+    /// Why the ACL lets `target`, asked for as `name`, in, or `None`. The name
+    /// compared is the one asked for, as Hadoop compares the request's short name,
+    /// even if a case-insensitive directory resolved it to another spelling.
+    fn allows(&self, name: &str, target: &Identity) -> Option<String> {
         if self.all {
             return Some("any_user".into());
         }
-        if self.users.contains(&target.name) {
+        if self.users.contains(name) {
             return Some("user_listed".into());
         }
         target
@@ -183,11 +185,12 @@ impl RuleSet {
         self.rules.len()
     }
 
-    /// May `proxy` act as `target` from `host`? `host` is parsed already; its
-    /// address is looked up only if a rule needs it.
+    /// May `proxy` act as `target` (asked for as `name`) from `host`? `host` is
+    /// parsed already; its address is looked up only if a rule needs it.
     pub(crate) fn check(
         &self,
         proxy: &str,
+        name: &str,
         target: &Identity,
         host: &HostSpec,
         lookup: Lookup<'_>,
@@ -201,7 +204,7 @@ impl RuleSet {
         };
         let user_ok: Vec<(&Rule, String)> = mine
             .iter()
-            .filter_map(|r| Some((*r, r.acl.as_ref()?.allows(target)?)))
+            .filter_map(|r| Some((*r, r.acl.as_ref()?.allows(name, target)?)))
             .collect();
         let Some((first_ok, _)) = user_ok.first() else {
             return Err(Refusal {

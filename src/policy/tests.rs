@@ -494,3 +494,47 @@ fn denial_says_which_host_entries_did_not_resolve() {
         .unwrap();
     assert!(d.reason.contains("does not resolve"), "{d:?}");
 }
+
+/// A directory that matches names case-insensitively (as LDAP often does).
+struct Folding(Fake);
+
+impl Source for Folding {
+    fn kind(&self) -> &'static str {
+        "folding"
+    }
+    fn user_by_name(&self, name: &str) -> Result<Option<Identity>> {
+        self.0.user_by_name(&name.to_lowercase())
+    }
+    fn user_by_uid(&self, uid: u32) -> Result<Option<Identity>> {
+        self.0.user_by_uid(uid)
+    }
+    fn group_by_name(&self, name: &str) -> Result<Option<Group>> {
+        self.0.group_by_name(name)
+    }
+    fn group_by_gid(&self, gid: u32) -> Result<Option<Group>> {
+        self.0.group_by_gid(gid)
+    }
+}
+
+#[test]
+fn users_list_compares_the_name_asked_for() {
+    // Hadoop compares the request's short name; a directory that folds case must
+    // not turn `ALICE` into a listed `alice`. Her groups still count, as in Hadoop.
+    let toml = "[[impersonation.proxy]]\nuser = \"livy\"\nhosts = [\"*\"]\nusers = [\"alice\"]\n\
+                [[impersonation.proxy]]\nuser = \"hue\"\nhosts = [\"*\"]\ngroups = [\"jupyter\"]\n";
+    let config = Config::from_toml(toml, Path::new("/test/proxid.conf")).unwrap();
+    let users = vec![
+        identity("alice", 1001, &[("alice", 1001), ("jupyter", 2000)]),
+        identity("root", 0, &[("root", 0)]),
+    ];
+    let r = Resolver::with_source(config, Arc::new(Folding(Fake(users))));
+    let cases = [
+        ("livy", "alice", Allow),
+        ("livy", "ALICE", DenyUser),
+        ("hue", "ALICE", Allow),
+    ];
+    for (proxy, user, want) in cases {
+        let result = r.authorize_with(proxy, user, "1.2.3.4", &lookup);
+        assert_eq!(outcome(&result), want, "{proxy}->{user}: {result:?}");
+    }
+}
