@@ -13,7 +13,8 @@
 //!    or a protected group's GID. root and the superuser are always protected. This
 //!    is proxid's own rule and stricter than Hadoop, which lets `groups=*` reach
 //!    root. It is a refusal even with `on_unauthorized = "run-as-self"`.
-//! 5. The proxy-user rules (see [`rules`] and [`hosts`]): users before hosts.
+//! 5. The proxy-user rules (see [`rules`], [`hosts`] and [`core_site`] for how
+//!    each corner case is read): users before hosts.
 //! 6. Not authorized: `deny`, or `run-as-self`: proceed as the proxy itself
 //!    ([`Verdict::RunAsSelf`], the proxy's identity as the effective one; a proxy
 //!    that does not resolve is denied, reason `proxy_not_found`).
@@ -27,9 +28,9 @@
 //! to addresses) is built once per `Resolver`, on the first decision; to reload
 //! the rules, build a new `Resolver` (Hadoop's `refreshSuperUserGroupsConfiguration`).
 
-pub(crate) mod core_site;
-pub(crate) mod hosts;
-pub(crate) mod rules;
+pub mod core_site;
+pub mod hosts;
+pub mod rules;
 
 #[cfg(test)]
 mod tests;
@@ -79,9 +80,15 @@ pub struct Decision {
     pub effective_user: String,
     /// The identity behind `effective_user`, when there is one.
     pub effective: Option<Identity>,
-    /// The rule that decided, e.g. `proxy livy (proxid.conf)`.
+    /// The rule that decided: `proxy livy (proxid.conf)`, `hadoop.proxyuser.livy
+    /// (/etc/hadoop/conf/core-site.xml)`, `superuser mapr`,
+    /// `impersonation.protected_users` or `impersonation.protected_groups`.
     pub rule: Option<String>,
-    /// Why, in a word or a phrase (`not_found`, `host not allowed`, ...).
+    /// Why: a code, sometimes followed by `: detail`. Allowed: `superuser`,
+    /// `any_user`, `user_listed`, `group_listed: G`. Denied or run-as-self:
+    /// `no_rule`, `user_not_allowed`, `host_not_allowed[: detail]`. Denied only:
+    /// `not_found`, `protected_identity: uid N (name)` / `gid N (name)`,
+    /// `proxy_not_found`, `audit_failed: detail`.
     pub reason: String,
 }
 
