@@ -87,8 +87,9 @@ pub struct Decision {
     /// Why: a code, sometimes followed by `: detail`. Allowed: `superuser`,
     /// `any_user`, `user_listed`, `group_listed: G`. Denied or run-as-self:
     /// `no_rule`, `user_not_allowed`, `host_not_allowed[: detail]`. Denied only:
-    /// `not_found`, `protected_identity: uid N (name)` / `gid N (name)`,
-    /// `proxy_not_found`, `audit_failed: detail`.
+    /// `not_found`, `protected_identity: uid N` or `gid N` (followed by the
+    /// protected name it came from, except for 0), `proxy_not_found`,
+    /// `audit_failed: detail`.
     pub reason: String,
 }
 
