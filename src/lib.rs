@@ -8,6 +8,7 @@
 //! # Ok::<(), proxid::Error>(())
 //! ```
 
+pub mod audit;
 pub mod cache;
 pub mod config;
 pub mod error;

@@ -1,19 +1,46 @@
 //! Client-side vs server-side resolution: the identity assertion a client sends and
-//! the server's check of it. (Stub: the resolution-modes issue fills this in.)
+//! the server's check of it.
+//!
+//! The client's `[resolution] mode` decides what it sends:
+//! - `"client"`: it resolves the name in its own registry and sends name, UID and
+//!   GIDs (primary first): `{"name":"alice","uid":1001,"gids":[1001,27]}`. A name it
+//!   cannot resolve is `NotFound` and nothing is sent.
+//! - `"server"`: it sends the name only, `{"name":"alice"}`, and the server resolves.
+//!
+//! The server's `[resolution] server_side` decides what it accepts:
+//!
+//! | client sends \ server | `server_side = false`         | `server_side = true`     |
+//! |-----------------------|-------------------------------|--------------------------|
+//! | name only             | `ModeMismatch` (both settings named) | resolved on the server |
+//! | name + IDs            | checked against the server's own resolution | same      |
+//!
+//! Client-resolved IDs are never taken on trust: the server resolves the name itself
+//! and the UID, the primary GID and the set of GIDs must all be equal
+//! (`IdentityMismatch` lists every difference). The GIDs compare as sets, because
+//! two registries list supplementary groups in different orders and may repeat one;
+//! the primary GID (the first) is compared on its own, because it decides who owns
+//! new files. A name the server cannot resolve is `NotFound`: the action is not
+//! processed. There is no fallback from one mode to the other, ever.
+
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Mode;
 use crate::error::{Error, Result};
-use crate::identity::Identity;
+use crate::identity::{validate_name, Identity};
 use crate::resolver::Resolver;
 
 /// What a client sends to say who it acts for: the name, plus the IDs it resolved
 /// locally (client-side resolution) or nothing else (server-side resolution).
+/// Unknown fields are refused, so a misspelt `gid` cannot pass for a name-only one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Assertion {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
+    /// Primary GID first, then the supplementary GIDs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gids: Option<Vec<u32>>,
 }
@@ -28,18 +55,102 @@ impl Assertion {
         serde_json::from_str(text)
             .map_err(|e| Error::InvalidArgument(format!("identity assertion: {e}")))
     }
+
+    /// A name-only assertion asks the server to resolve.
+    pub fn is_name_only(&self) -> bool {
+        self.uid.is_none() && self.gids.is_none()
+    }
 }
 
 impl Resolver {
     /// Client side: the assertion the configured mode calls for.
     pub fn assert(&self, name: &str) -> Result<Assertion> {
-        let _ = name;
-        Err(Error::InvalidArgument("assert: not implemented yet".into()))
+        let name = validate_name(name.as_bytes())?;
+        match self.config().resolution.mode {
+            Mode::Client => {
+                let id = self.resolve(name)?;
+                Ok(Assertion {
+                    uid: Some(id.uid),
+                    gids: Some(id.gids()),
+                    name: id.name,
+                })
+            }
+            Mode::Server => Ok(Assertion {
+                name: name.to_string(),
+                uid: None,
+                gids: None,
+            }),
+        }
     }
 
     /// Server side: the identity to act as for `assertion`, or why not.
     pub fn accept(&self, assertion: &Assertion) -> Result<Identity> {
-        let _ = assertion;
-        Err(Error::InvalidArgument("accept: not implemented yet".into()))
+        let name = validate_name(assertion.name.as_bytes())?;
+        let server_side = self.config().resolution.server_side;
+        let (uid, gids) = match (assertion.uid, &assertion.gids) {
+            (None, None) if !server_side => {
+                return Err(Error::ModeMismatch {
+                    detail: format!(
+                        "the client sent only the name {name:?}, asking the server to resolve it \
+                         (client [resolution] mode = \"server\"), but this server has \
+                         [resolution] server_side = false; set server_side = true here, or \
+                         mode = \"client\" on the client"
+                    ),
+                })
+            }
+            (None, None) => return self.resolve(name),
+            (Some(uid), Some(gids)) if !gids.is_empty() => (uid, gids),
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "identity assertion for {name:?}: send both uid and gids (primary GID \
+                     first), or neither for server-side resolution"
+                )))
+            }
+        };
+        let id = self.resolve(name)?;
+        let differences = differences(uid, gids, &id);
+        if differences.is_empty() {
+            Ok(id)
+        } else {
+            Err(Error::IdentityMismatch {
+                name: name.to_string(),
+                detail: format!(
+                    "{} (client-resolved IDs must equal the server's resolution exactly)",
+                    differences.join("; ")
+                ),
+            })
+        }
     }
+}
+
+/// Every way the client's IDs differ from the server's identity, in words.
+fn differences(uid: u32, gids: &[u32], server: &Identity) -> Vec<String> {
+    let mut out = Vec::new();
+    if uid != server.uid {
+        out.push(format!("uid: client {uid}, server {}", server.uid));
+    }
+    if gids.first() != Some(&server.gid) {
+        out.push(format!(
+            "primary gid: client {}, server {}",
+            gids.first().map_or("none".into(), u32::to_string),
+            server.gid
+        ));
+    }
+    let client: BTreeSet<u32> = gids.iter().copied().collect();
+    let ours: BTreeSet<u32> = server.gids().into_iter().collect();
+    let show = |set: Vec<&u32>| {
+        set.iter()
+            .map(|g| g.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let only_client: Vec<&u32> = client.difference(&ours).collect();
+    if !only_client.is_empty() {
+        out.push(format!("gids only on the client: {}", show(only_client)));
+    }
+    let only_server: Vec<&u32> = ours.difference(&client).collect();
+    if !only_server.is_empty() {
+        out.push(format!("gids only on the server: {}", show(only_server)));
+    }
+    out
 }

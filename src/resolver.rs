@@ -21,6 +21,8 @@ pub struct Resolver {
     /// UID -> name; the identity itself lives once, under its name.
     by_uid: Cache<u32, Box<str>, String>,
     interner: Interner,
+    /// Proxy-user rules, built on the first impersonation decision.
+    pub(crate) policy: crate::policy::PolicyCell,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -73,6 +75,7 @@ impl Resolver {
             interner: Interner::default(),
             config: Arc::new(config),
             source,
+            policy: Default::default(),
         }
     }
 

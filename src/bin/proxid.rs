@@ -19,6 +19,12 @@ commands:
   resolve [--json] NAME...      UID, primary GID and groups of each user (like `id`)
   groups NAME...                group names of each user (like `hdfs groups`)
   check-config                  validate and print the effective configuration
+  authorize --proxy P --user U --host H [--json]
+                                may proxy P act as user U for a request from host H?
+                                exit 0 allowed, 1 denied or run-as-self, 2 error
+  accept [--json] ASSERTION_JSON
+                                server side of the resolution handshake: the identity
+                                to act as for a client's assertion
 
 exit status: 0 success, 1 not found, 2 any other error";
 
@@ -43,6 +49,8 @@ struct Args {
     command: String,
     json: bool,
     operands: Vec<OsString>,
+    /// `--proxy`, `--user`, `--host` values (authorize), in the order given.
+    values: Vec<(String, OsString)>,
 }
 
 fn usage_error(message: &str) -> Status {
@@ -57,6 +65,7 @@ fn parse_args(mut raw: impl Iterator<Item = OsString>) -> Result<Args, String> {
     let mut command = None;
     let mut json = false;
     let mut operands = Vec::new();
+    let mut values = Vec::new();
     let mut options_done = false;
     while let Some(arg) = raw.next() {
         let text = arg.to_string_lossy();
@@ -76,6 +85,17 @@ fn parse_args(mut raw: impl Iterator<Item = OsString>) -> Result<Args, String> {
             }
             s if s.starts_with("--config=") => config = Some(PathBuf::from(&s[9..])),
             "--json" => json = true,
+            "--proxy" | "--user" | "--host" => {
+                let value = raw.next().ok_or(format!("{text} needs a value"))?;
+                values.push((text[2..].to_string(), value));
+            }
+            s if ["--proxy=", "--user=", "--host="]
+                .iter()
+                .any(|p| s.starts_with(p)) =>
+            {
+                let (key, value) = s[2..].split_once('=').unwrap_or_default();
+                values.push((key.to_string(), OsString::from(value)));
+            }
             "-h" | "--help" => {
                 command = Some("help".into());
             }
@@ -88,6 +108,7 @@ fn parse_args(mut raw: impl Iterator<Item = OsString>) -> Result<Args, String> {
         command,
         json,
         operands,
+        values,
     })
 }
 
@@ -190,6 +211,118 @@ fn cmd_check_config(args: &Args) -> Status {
     }
 }
 
+/// The one value of `--NAME`, as UTF-8 (names and hosts must be valid UTF-8).
+fn single_value(args: &Args, name: &str) -> Result<String, String> {
+    let mut found = args.values.iter().filter(|(k, _)| k == name);
+    let (_, value) = found.next().ok_or(format!("authorize needs --{name}"))?;
+    if found.next().is_some() {
+        return Err(format!("--{name} given more than once"));
+    }
+    value
+        .to_str()
+        .map(str::to_string)
+        .ok_or(format!("--{name} is not valid UTF-8"))
+}
+
+fn cmd_authorize(args: &Args) -> Status {
+    if !args.operands.is_empty() {
+        return usage_error("authorize takes --proxy, --user and --host, no operands");
+    }
+    let (proxy, user, host) = match (
+        single_value(args, "proxy"),
+        single_value(args, "user"),
+        single_value(args, "host"),
+    ) {
+        (Ok(p), Ok(u), Ok(h)) => (p, u, h),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return usage_error(&e),
+    };
+    let resolver = match open(args) {
+        Ok(r) => r,
+        Err(s) => return s,
+    };
+    let mut out = std::io::stdout().lock();
+    match resolver.authorize(&proxy, &user, &host) {
+        Ok(d) => {
+            if args.json {
+                let line = json!({
+                    "verdict": d.verdict.as_str(),
+                    "proxy": d.proxy,
+                    "user": d.user,
+                    "host": d.host,
+                    "effective_user": d.effective_user,
+                    "effective_uid": d.effective.as_ref().map(|id| id.uid),
+                    "rule": d.rule,
+                    "reason": d.reason,
+                });
+                emit(&mut out, &line.to_string());
+            } else {
+                let acting = match &d.effective {
+                    Some(id) => format!(" as {}(uid {})", id.name, id.uid),
+                    None => String::new(),
+                };
+                emit(
+                    &mut out,
+                    &format!(
+                        "{}{acting}: {} -> {} from {} (reason: {}; rule: {})",
+                        d.verdict.as_str(),
+                        d.proxy,
+                        d.user,
+                        d.host,
+                        d.reason,
+                        d.rule.as_deref().unwrap_or("none")
+                    ),
+                );
+            }
+            match d.verdict {
+                proxid::Verdict::Allowed => Status::Ok,
+                proxid::Verdict::Denied | proxid::Verdict::RunAsSelf => Status::NotFound,
+            }
+        }
+        Err(e) => {
+            if args.json {
+                let mut line = json!({"proxy": proxy, "user": user, "host": host});
+                line["error"] = json!(e.kind());
+                line["message"] = json!(e.to_string());
+                emit(&mut out, &line.to_string());
+            } else {
+                eprintln!("proxid: authorize: {e}");
+            }
+            Status::Error
+        }
+    }
+}
+
+fn cmd_accept(args: &Args) -> Status {
+    let [raw] = args.operands.as_slice() else {
+        return usage_error("accept needs exactly one ASSERTION_JSON");
+    };
+    let resolver = match open(args) {
+        Ok(r) => r,
+        Err(s) => return s,
+    };
+    let text = raw.to_string_lossy();
+    let assertion = proxid::Assertion::from_json(&text);
+    // Errors name the asserted user when the assertion could be read at all.
+    let shown = assertion
+        .as_ref()
+        .map_or_else(|_| text.to_string(), |a| a.name.clone());
+    let result = assertion.and_then(|a| resolver.accept(&a));
+    let mut out = std::io::stdout().lock();
+    match result {
+        Ok(id) if args.json => emit(&mut out, &identity_json(&id).to_string()),
+        Ok(id) => emit(&mut out, &id_line(&id)),
+        Err(e) => {
+            if args.json {
+                emit(&mut out, &error_json(&shown, &e).to_string());
+            } else {
+                eprintln!("proxid: accept: {e}");
+            }
+            return status_of(&e);
+        }
+    }
+    Status::Ok
+}
+
 fn run() -> Status {
     let args = match parse_args(std::env::args_os().skip(1)) {
         Ok(a) => a,
@@ -199,6 +332,8 @@ fn run() -> Status {
         "resolve" => cmd_resolve(&args, false),
         "groups" => cmd_resolve(&args, true),
         "check-config" => cmd_check_config(&args),
+        "authorize" => cmd_authorize(&args),
+        "accept" => cmd_accept(&args),
         "help" => {
             println!("{USAGE}");
             Status::Ok

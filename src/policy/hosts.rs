@@ -1,0 +1,468 @@
+//! Host lists with the meaning of Hadoop 3.3's `MachineList`: `*`, IP addresses
+//! (IPv4 and IPv6), IPv4 CIDR blocks and host names.
+//!
+//! Choices, each matching Hadoop 3.3.4 unless marked *differs*:
+//! - Items are split on commas or newlines and trimmed; empty items and duplicates
+//!   are dropped (`" 1.2.3.4 , 5.6.7.8, "` is two items).
+//! - `*` is the wildcard only when it is the single item. In a core-site.xml list
+//!   (`*,1.2.3.4`) a `*` among other items is an unresolvable host name and is dropped,
+//!   as Hadoop does; in proxid.conf it is a configuration error (*differs*: the
+//!   mistake is ours to report, not to narrow silently).
+//! - An item containing `/` is an IPv4 CIDR block `a.b.c.d/n`, `n` from 0 to 32,
+//!   inclusive of the network and broadcast addresses (so /31 and /32 work), host
+//!   bits masked off (`10.222.1.5/16` is `10.222.0.0/16`). A malformed block or an
+//!   IPv6 block is an error for the whole rule set, as in Hadoop.
+//! - IPv4 literals are four decimal parts; leading zeros are decimal (`01.2.3.4` is
+//!   `1.2.3.4`, as Java parses it — never octal, as `inet_aton` would). Other
+//!   all-digit forms (`1.2.3`, `16909060`) are refused rather than guessed at.
+//! - Addresses compare as addresses, not strings: `0:0:0:0:0:0:0:1` is `::1`, and an
+//!   IPv4-mapped IPv6 address `::ffff:1.2.3.4` is `1.2.3.4` (on both sides).
+//! - Host names are resolved forward once, when the rule set is built; every address
+//!   of the name counts (*differs*: Java keeps only the first, an accident of resolver
+//!   order). A name that does not resolve is dropped, as Hadoop does, and remembered
+//!   so a denial can say so. No reverse DNS, ever.
+//! - An IPv6 request checked against an IPv4 CIDR block is a clean "no" (*differs*:
+//!   Hadoop throws IllegalArgumentException there).
+//! - A request host given as a name is resolved forward on each check and its first
+//!   IPv4 address (else its first address) is used, as `InetAddress.getByName` does.
+//!   Callers should pass the peer's IP address.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
+
+/// Longest host item or request host accepted, in bytes (DNS names stop at 253).
+const MAX_HOST_BYTES: usize = 255;
+
+/// Forward name resolution, injectable so tests need no DNS.
+pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Vec<IpAddr>;
+
+/// Forward resolution through the system resolver (`getaddrinfo`), every address.
+pub(crate) fn system_lookup(name: &str) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = Vec::new();
+    if let Ok(addrs) = (name, 0u16).to_socket_addrs() {
+        for a in addrs {
+            let ip = normalize(a.ip());
+            if !out.contains(&ip) {
+                out.push(ip);
+            }
+        }
+    }
+    out
+}
+
+/// IPv4-mapped IPv6 addresses become the IPv4 address they carry.
+pub(crate) fn normalize(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Splits a Hadoop list value: commas or newlines separate items, each item is
+/// trimmed as Java's `String.trim` does (every char up to U+0020), empty items and
+/// duplicates are dropped, order kept. A space inside an item is part of it.
+pub(crate) fn split_list(value: &str) -> Vec<String> {
+    let mut items: Vec<String> = Vec::new();
+    for raw in value.split([',', '\n']) {
+        let item = java_trim(raw);
+        if !item.is_empty() && !items.iter().any(|i| i == item) {
+            items.push(item.to_string());
+        }
+    }
+    items
+}
+
+/// `String.trim()`: strips every char whose code is at most U+0020.
+pub(crate) fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
+/// Parses a dotted-quad IPv4 literal the way Java does: exactly four decimal parts,
+/// leading zeros allowed and read as decimal, each at most 255.
+fn parse_ipv4_decimal(s: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = s.split('.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *octet = part.parse::<u8>().ok()?;
+    }
+    parts.next().is_none().then_some(Ipv4Addr::from(octets))
+}
+
+/// What one host item or request host is, before any resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HostSpec {
+    Addr(IpAddr),
+    Name(String),
+}
+
+/// Classifies a host string: an IP literal, a host name, or nonsense (with why).
+pub(crate) fn parse_host(text: &str) -> Result<HostSpec, String> {
+    if text.is_empty() {
+        return Err("empty host".into());
+    }
+    if text.len() > MAX_HOST_BYTES {
+        return Err(format!(
+            "host is {} bytes, longer than {MAX_HOST_BYTES}",
+            text.len()
+        ));
+    }
+    let unbracketed = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    if unbracketed.contains(':') {
+        return unbracketed
+            .parse::<Ipv6Addr>()
+            .map(|v6| HostSpec::Addr(normalize(IpAddr::V6(v6))))
+            .map_err(|_| format!("{text:?} is not an IPv6 address"));
+    }
+    if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return parse_ipv4_decimal(text)
+            .map(|v4| HostSpec::Addr(IpAddr::V4(v4)))
+            .ok_or_else(|| {
+                format!("{text:?} is not an IPv4 address (four decimal parts, each 0-255)")
+            });
+    }
+    let name_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
+    if text.bytes().all(name_char) && !text.starts_with(['.', '-']) {
+        return Ok(HostSpec::Name(text.to_string()));
+    }
+    Err(format!("{text:?} is neither an IP address nor a host name"))
+}
+
+/// An IPv4 block, inclusive of its network and broadcast addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cidr {
+    network: u32,
+    mask: u32,
+}
+
+impl Cidr {
+    /// `a.b.c.d/n`, as commons-net `SubnetUtils` accepts it: 1-3 digits per part,
+    /// 1-2 digits of prefix, prefix at most 32.
+    fn parse(text: &str) -> Result<Cidr, String> {
+        let bad = |why: &str| format!("invalid CIDR block {text:?}: {why}");
+        let (addr, prefix) = text.split_once('/').ok_or_else(|| bad("no '/'"))?;
+        if addr.contains(':') {
+            return Err(bad(
+                "IPv6 CIDR blocks are not supported (Hadoop's MachineList refuses them too); \
+                 list IPv6 addresses one by one",
+            ));
+        }
+        let addr = parse_ipv4_decimal(addr).ok_or_else(|| bad("expected a.b.c.d before '/'"))?;
+        if prefix.is_empty() || prefix.len() > 2 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad("expected a prefix length 0-32 after '/'"));
+        }
+        let bits: u32 = prefix.parse().map_err(|_| bad("bad prefix length"))?;
+        if bits > 32 {
+            return Err(bad("prefix length above 32"));
+        }
+        let mask = if bits == 0 {
+            0
+        } else {
+            u32::MAX << (32 - bits)
+        };
+        Ok(Cidr {
+            network: u32::from(addr) & mask,
+            mask,
+        })
+    }
+
+    fn contains(&self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & self.mask == self.network
+    }
+}
+
+/// Where a host list came from, which decides how strictly it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Strictness {
+    /// proxid.conf: anything Hadoop would silently drop is an error instead.
+    Strict,
+    /// core-site.xml: exactly what Hadoop does with the same text.
+    Hadoop,
+}
+
+/// A parsed host list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct MachineList {
+    all: bool,
+    addrs: HashSet<IpAddr>,
+    cidrs: Vec<Cidr>,
+    /// Items dropped because they did not resolve (or, from core-site.xml, could
+    /// not be a host at all), for the denial reason.
+    pub(crate) dropped: Vec<String>,
+}
+
+impl MachineList {
+    /// Builds a host list from already split items. Errors name the bad item.
+    pub(crate) fn new(
+        items: &[String],
+        strictness: Strictness,
+        lookup: Lookup<'_>,
+    ) -> Result<MachineList, String> {
+        let mut list = MachineList::default();
+        if items.len() == 1 && items[0] == "*" {
+            list.all = true;
+            return Ok(list);
+        }
+        for item in items {
+            if item.contains('/') {
+                list.cidrs.push(Cidr::parse(item)?);
+                continue;
+            }
+            if item == "*" && strictness == Strictness::Strict {
+                return Err(
+                    "\"*\" must be the only host when used; it is not a wildcard among others"
+                        .into(),
+                );
+            }
+            match parse_host(item) {
+                Ok(HostSpec::Addr(ip)) => {
+                    list.addrs.insert(ip);
+                }
+                Ok(HostSpec::Name(name)) => {
+                    let found = lookup(&name);
+                    if found.is_empty() {
+                        list.dropped.push(name);
+                    }
+                    list.addrs.extend(found.into_iter().map(normalize));
+                }
+                Err(why) if strictness == Strictness::Strict => return Err(why),
+                Err(_) => list.dropped.push(item.clone()),
+            }
+        }
+        Ok(list)
+    }
+
+    /// True when the list is the wildcard and no address is needed.
+    pub(crate) fn is_all(&self) -> bool {
+        self.all
+    }
+
+    /// Does the list include this address?
+    pub(crate) fn includes(&self, ip: IpAddr) -> bool {
+        if self.all {
+            return true;
+        }
+        let ip = normalize(ip);
+        if self.addrs.contains(&ip) {
+            return true;
+        }
+        match ip {
+            IpAddr::V4(v4) => self.cidrs.iter().any(|c| c.contains(v4)),
+            IpAddr::V6(_) => false,
+        }
+    }
+}
+
+/// The address a request host stands for: itself when it is a literal, else the
+/// first IPv4 address of the name (else its first address), as Java picks it.
+pub(crate) fn request_address(spec: &HostSpec, lookup: Lookup<'_>) -> Option<IpAddr> {
+    match spec {
+        HostSpec::Addr(ip) => Some(*ip),
+        HostSpec::Name(name) => {
+            let found = lookup(name);
+            found
+                .iter()
+                .find(|ip| ip.is_ipv4())
+                .or_else(|| found.first())
+                .copied()
+                .map(normalize)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// TestMachineList's fake resolver: host1, host4, host5 and `localhost`.
+    fn fake(name: &str) -> Vec<IpAddr> {
+        let ips: &[&str] = match name {
+            "host1" => &["1.2.3.1"],
+            "host4" => &["1.2.3.4"],
+            "host5" => &["1.2.3.5"],
+            "localhost" => &["::1", "127.0.0.1"],
+            "dual" => &["2001:db8::7", "10.9.9.9"],
+            _ => &[],
+        };
+        ips.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    fn list(value: &str, strictness: Strictness) -> Result<MachineList, String> {
+        MachineList::new(&split_list(value), strictness, &fake)
+    }
+
+    #[test]
+    fn list_splitting_table() {
+        let cases: &[(&str, &[&str])] = &[
+            ("a,b", &["a", "b"]),
+            (" a , b ,", &["a", "b"]),
+            ("a\nb", &["a", "b"]),
+            ("a \n b\t, c", &["a", "b", "c"]),
+            ("a,,b,a", &["a", "b"]),
+            ("alice bob", &["alice bob"]),
+            ("", &[]),
+            (" , \n ,", &[]),
+            (" * ", &["*"]),
+            ("a\r\n,b", &["a", "b"]),
+        ];
+        for (value, want) in cases {
+            assert_eq!(split_list(value), *want, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn machine_list_table() {
+        // (list, query, included?) — the H rows of TestMachineList, and more.
+        let cases: &[(&str, &str, bool)] = &[
+            ("*", "10.119.103.112", true),
+            ("*", "::1", true),
+            (" * ", "1.2.3.4", true),
+            ("*,*", "1.2.3.4", true),
+            (
+                "10.119.103.110,10.119.103.112,10.119.103.114",
+                "10.119.103.112",
+                true,
+            ),
+            (
+                "10.119.103.110,10.119.103.112,10.119.103.114",
+                "10.119.103.111",
+                false,
+            ),
+            (
+                " 10.119.103.110 , 10.119.103.112,10.119.103.114 ,10.119.103.110, ",
+                "10.119.103.112",
+                true,
+            ),
+            (
+                " 10.119.103.110 , 10.119.103.112,10.119.103.114 ,10.119.103.110, ",
+                "10.119.103.111",
+                false,
+            ),
+            ("host1,host4", "1.2.3.4", true),
+            ("host1,host4", "1.2.3.5", false),
+            ("10.222.0.0/16,10.241.23.0/24", "10.221.255.255", false),
+            ("10.222.0.0/16,10.241.23.0/24", "10.222.0.0", true),
+            ("10.222.0.0/16,10.241.23.0/24", "10.222.0.255", true),
+            ("10.222.0.0/16,10.241.23.0/24", "10.222.255.254", true),
+            ("10.222.0.0/16,10.241.23.0/24", "10.222.255.255", true),
+            ("10.222.0.0/16,10.241.23.0/24", "10.223.0.0", false),
+            ("10.222.0.0/16,10.241.23.0/24", "10.241.23.0", true),
+            ("10.222.0.0/16,10.241.23.0/24", "10.241.23.255", true),
+            ("10.222.0.0/16,10.241.23.0/24", "10.119.103.111", false),
+            ("10.241.23.0/24", "10.241.22.255", false),
+            ("10.241.23.0/24", "10.241.24.0", false),
+            ("1.2.3.4/32", "1.2.3.4", true),
+            ("1.2.3.4/32", "1.2.3.5", false),
+            ("1.2.3.4/31", "1.2.3.5", true),
+            ("1.2.3.4/31", "1.2.3.6", false),
+            ("0.0.0.0/0", "8.8.8.8", true),
+            ("0.0.0.0/0", "::1", false),
+            ("10.222.1.5/16", "10.222.9.9", true),
+            ("10.0.0.0/8", "::ffff:10.1.2.3", true),
+            ("1.2.3.4", "::ffff:1.2.3.4", true),
+            ("::ffff:1.2.3.4", "1.2.3.4", true),
+            ("::1", "0:0:0:0:0:0:0:1", true),
+            ("::1", "[::1]", true),
+            ("1.2.3.4", "01.2.3.4", true),
+            ("010.1.1.1", "10.1.1.1", true),
+            ("localhost", "127.0.0.1", true),
+            ("localhost", "::1", true),
+            ("dual", "10.9.9.9", true),
+            ("dual", "2001:db8::7", true),
+            ("1.2.3.4\n5.6.7.8", "5.6.7.8", true),
+            ("no-such-host.invalid", "1.2.3.4", false),
+            ("", "1.2.3.4", false),
+        ];
+        for (value, query, want) in cases {
+            let list = list(value, Strictness::Hadoop).unwrap();
+            let ip = match parse_host(query).unwrap() {
+                HostSpec::Addr(ip) => ip,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(list.includes(ip), *want, "{value:?} includes {query}?");
+        }
+    }
+
+    #[test]
+    fn star_among_hosts_is_dropped_from_core_site_and_refused_in_proxid_conf() {
+        let hadoop = list("*,1.2.3.4", Strictness::Hadoop).unwrap();
+        assert!(!hadoop.is_all());
+        assert!(hadoop.includes("1.2.3.4".parse().unwrap()));
+        assert!(!hadoop.includes("1.2.3.5".parse().unwrap()));
+        assert_eq!(hadoop.dropped, vec!["*"]);
+        let err = list("*,1.2.3.4", Strictness::Strict).unwrap_err();
+        assert!(err.contains("only host"), "{err}");
+    }
+
+    #[test]
+    fn stored_collection_drops_trailing_empty_item() {
+        // H14: seven items, the trailing empty one dropped.
+        let items = split_list(
+            "host1,10.222.0.0/16,10.119.103.110,10.119.103.112,10.119.103.114,10.241.23.0/24,host4,",
+        );
+        assert_eq!(items.len(), 7);
+    }
+
+    #[test]
+    fn bad_entries_table() {
+        // (item, error in both modes?) — CIDR errors are load errors even for Hadoop.
+        let cases: &[(&str, bool)] = &[
+            ("10.241/24", true),
+            ("10.0.0.0/33", true),
+            ("2001:db8::/32", true),
+            ("10.0.0.0/", true),
+            ("/8", true),
+            ("10.0.0.0/8/8", true),
+            ("10.0.0.0 /8", true),
+            ("256.0.0.0/8", true),
+            ("10.0.0.0/008", true),
+            ("1.2.3", false),
+            ("16909060", false),
+            ("fe80::1%eth0", false),
+            ("has space", false),
+            ("-leading", false),
+            ("a)(b", false),
+        ];
+        for (item, in_both) in cases {
+            let strict = MachineList::new(&[item.to_string()], Strictness::Strict, &fake);
+            assert!(strict.is_err(), "{item:?} must be refused in proxid.conf");
+            let hadoop = MachineList::new(&[item.to_string()], Strictness::Hadoop, &fake);
+            assert_eq!(hadoop.is_err(), *in_both, "{item:?} from core-site.xml");
+            if let Ok(l) = hadoop {
+                assert_eq!(l.dropped, vec![item.to_string()]);
+            }
+        }
+    }
+
+    #[test]
+    fn request_hosts_table() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("1.2.3.4", Some("1.2.3.4")),
+            ("::ffff:1.2.3.4", Some("1.2.3.4")),
+            ("[::1]", Some("::1")),
+            ("localhost", Some("127.0.0.1")),
+            ("dual", Some("10.9.9.9")),
+            ("no-such-host.invalid", None),
+        ];
+        for (host, want) in cases {
+            let spec = parse_host(host).unwrap();
+            let got = request_address(&spec, &fake);
+            assert_eq!(got, want.map(|w| w.parse().unwrap()), "{host}");
+        }
+        let long = "a".repeat(MAX_HOST_BYTES + 1);
+        for bad in ["", "*", "a b", "1.2.3", "::g", "a\0b", long.as_str()] {
+            assert!(parse_host(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn system_lookup_resolves_localhost_from_files() {
+        assert!(system_lookup("localhost").contains(&"127.0.0.1".parse().unwrap()));
+    }
+}

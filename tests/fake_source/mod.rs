@@ -1,0 +1,78 @@
+//! An in-memory registry for tests that need users with particular groups.
+#![allow(dead_code)] // each test crate that includes this uses a different part
+
+use std::sync::Arc;
+
+use proxid::source::Source;
+use proxid::{Config, Error, Group, Identity, Resolver, Result};
+
+/// Users by name; the groups are every group some user is in. A user named
+/// `unavailable` makes the source fail as if the directory were down.
+pub struct FakeSource(pub Vec<Identity>);
+
+impl FakeSource {
+    fn groups(&self) -> impl Iterator<Item = &Group> {
+        self.0.iter().flat_map(|u| u.groups.iter())
+    }
+}
+
+fn down() -> Error {
+    Error::Unavailable {
+        source_name: "fake".into(),
+        detail: "directory down".into(),
+    }
+}
+
+impl Source for FakeSource {
+    fn kind(&self) -> &'static str {
+        "fake"
+    }
+    fn user_by_name(&self, name: &str) -> Result<Option<Identity>> {
+        if name == "unavailable" {
+            return Err(down());
+        }
+        Ok(self.0.iter().find(|u| u.name == name).cloned())
+    }
+    fn user_by_uid(&self, uid: u32) -> Result<Option<Identity>> {
+        Ok(self.0.iter().find(|u| u.uid == uid).cloned())
+    }
+    fn group_by_name(&self, name: &str) -> Result<Option<Group>> {
+        if name == "unavailable" {
+            return Err(down());
+        }
+        Ok(self.groups().find(|g| g.name == name).cloned())
+    }
+    fn group_by_gid(&self, gid: u32) -> Result<Option<Group>> {
+        Ok(self.groups().find(|g| g.gid == gid).cloned())
+    }
+}
+
+/// `user("bob", 1002, &[("bob", 1002), ("wheel", 10)])`: primary group first.
+pub fn user(name: &str, uid: u32, groups: &[(&str, u32)]) -> Identity {
+    let groups: Vec<Group> = groups
+        .iter()
+        .map(|(n, gid)| Group {
+            name: n.to_string(),
+            gid: *gid,
+        })
+        .collect();
+    Identity {
+        name: name.into(),
+        uid,
+        gid: groups[0].gid,
+        groups,
+        home: format!("/home/{name}"),
+        shell: "/bin/sh".into(),
+        source: "fake".into(),
+    }
+}
+
+/// A resolver over `users` with the configuration `toml`.
+pub fn resolver(toml: &str, users: Vec<Identity>) -> Resolver {
+    let config = Config::from_toml(toml, std::path::Path::new("/test/proxid.conf")).unwrap();
+    with_config(config, users)
+}
+
+pub fn with_config(config: Config, users: Vec<Identity>) -> Resolver {
+    Resolver::with_source(config, Arc::new(FakeSource(users)))
+}
