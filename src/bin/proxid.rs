@@ -191,8 +191,14 @@ fn cmd_resolve(args: &Args, groups_only: bool) -> Status {
 }
 
 fn cmd_check_config(args: &Args) -> Status {
-    match proxid::Config::load(args.config.as_deref()) {
-        Ok(config) => {
+    // Everything a resolver builds at first use (proxy-user rules, a core-site.xml
+    // import) is built here too, so a broken rule shows now rather than at 3 a.m.
+    let checked = proxid::Config::load(args.config.as_deref()).and_then(|config| {
+        let rules = Resolver::new(config.clone())?.check_policy()?;
+        Ok((config, rules))
+    });
+    match checked {
+        Ok((config, rules)) => {
             let from = config
                 .path
                 .as_ref()
@@ -201,6 +207,7 @@ fn cmd_check_config(args: &Args) -> Status {
                 });
             let mut out = std::io::stdout().lock();
             emit(&mut out, &format!("# proxid configuration from {from}"));
+            emit(&mut out, &format!("# {rules} proxy-user rule(s) in force"));
             let _ = write!(out, "{}", config.to_effective_toml());
             Status::Ok
         }
