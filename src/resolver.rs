@@ -14,6 +14,8 @@ use crate::source::Source;
 pub struct Resolver {
     config: Arc<Config>,
     source: Arc<dyn Source>,
+    /// auth_to_local rules parsed once (see `principal`).
+    pub(crate) principals: crate::principal::Principals,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -49,6 +51,7 @@ impl Resolver {
     /// Builds a resolver over any source (tests, embedders with their own registry).
     pub fn with_source(config: Config, source: Arc<dyn Source>) -> Resolver {
         Resolver {
+            principals: crate::principal::Principals::new(&config),
             config: Arc::new(config),
             source,
         }
