@@ -175,8 +175,14 @@ mod tests {
         let long = "a".repeat(MAX_PRINCIPAL_BYTES + 1);
         let cases: Vec<(&str, Option<KerberosName>)> = vec![
             ("alice", Some(p("alice", None, None))),
-            ("alice@EXAMPLE.COM", Some(p("alice", None, Some("EXAMPLE.COM")))),
-            ("hdfs/h.example.com@R", Some(p("hdfs", Some("h.example.com"), Some("R")))),
+            (
+                "alice@EXAMPLE.COM",
+                Some(p("alice", None, Some("EXAMPLE.COM"))),
+            ),
+            (
+                "hdfs/h.example.com@R",
+                Some(p("hdfs", Some("h.example.com"), Some("R"))),
+            ),
             ("HTTP/abc.com", Some(p("HTTP", Some("abc.com"), None))),
             ("a/b/c", Some(KerberosName::Bare("a/b/c".into()))),
             ("a/", Some(KerberosName::Bare("a/".into()))),

@@ -47,8 +47,8 @@ enum Kind {
     Rule {
         components: usize,
         format: Vec<FormatPiece>,
-        filter: Option<JavaRegex>,
-        substitution: Option<(JavaRegex, Replacement, bool)>,
+        filter: Option<Box<JavaRegex>>,
+        substitution: Option<Box<(JavaRegex, Replacement, bool)>>,
     },
 }
 
@@ -125,7 +125,7 @@ fn parse_one(s: &str) -> std::result::Result<(Rule, &str), String> {
         let mut filter = None;
         if let Some(after) = rest.strip_prefix('(') {
             if let Some((pattern, after)) = until(after, ')') {
-                filter = Some(JavaRegex::compile(pattern)?);
+                filter = Some(Box::new(JavaRegex::compile(pattern)?));
                 rest = after;
             }
         }
@@ -139,7 +139,7 @@ fn parse_one(s: &str) -> std::result::Result<(Rule, &str), String> {
                         Some(a) => (true, a),
                         None => (false, after),
                     };
-                    substitution = Some((from, to, global));
+                    substitution = Some(Box::new((from, to, global)));
                     rest = after;
                 }
             }
@@ -186,9 +186,8 @@ fn parse_rules(entries: &[String]) -> std::result::Result<Vec<Rule>, String> {
             return Err(named("empty rule"));
         }
         while !rest.is_empty() {
-            let (rule, after) = parse_one(rest).map_err(|why| {
-                named(&format!("invalid rule at {:?}: {why}", shorten(rest)))
-            })?;
+            let (rule, after) = parse_one(rest)
+                .map_err(|why| named(&format!("invalid rule at {:?}: {why}", shorten(rest))))?;
             rules.push(rule);
             rest = after;
         }
@@ -255,7 +254,10 @@ impl AuthToLocal {
             return Ok(primary.clone());
         }
         // Hadoop's params: realm (null when absent), then the components.
-        let mut params = vec![realm.clone().unwrap_or_else(|| "null".into()), primary.clone()];
+        let mut params = vec![
+            realm.clone().unwrap_or_else(|| "null".into()),
+            primary.clone(),
+        ];
         params.extend(instance.clone());
         for rule in &self.rules {
             if let Some(result) = self.apply(rule, &params, realm.as_deref(), principal)? {
@@ -263,10 +265,7 @@ impl AuthToLocal {
             }
         }
         if hadoop {
-            let mut reason = format!(
-                "no auth_to_local rule applied to {}",
-                name.to_text()
-            );
+            let mut reason = format!("no auth_to_local rule applied to {}", name.to_text());
             if self.default_realm.is_none()
                 && self.rules.iter().any(|r| matches!(r.kind, Kind::Default))
             {
@@ -308,7 +307,8 @@ impl AuthToLocal {
                 };
                 if !passes {
                     None
-                } else if let Some((from, to, global)) = substitution {
+                } else if let Some(sub) = substitution {
+                    let (from, to, global) = &**sub;
                     Some(from.replace(&base, to, *global).map_err(rule_error)?)
                 } else {
                     Some(base)
@@ -353,7 +353,9 @@ fn expand(format: &[FormatPiece], params: &[String]) -> std::result::Result<Stri
                 }
             },
             FormatPiece::Bad(digits) => {
-                return Err(format!("bad format: \"${digits}\" is not a parameter number"))
+                return Err(format!(
+                    "bad format: \"${digits}\" is not a parameter number"
+                ))
             }
         }
     }
