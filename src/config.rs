@@ -691,8 +691,7 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
         application: program(rp.application),
     };
     // A malformed auth_to_local rule refuses the whole set, naming the rule.
-    crate::principal::AuthToLocal::check(&principals.auth_to_local)
-        .map_err(|message| Error::config(path, format!("[principals] {message}")))?;
+    crate::principal::check_config(&principals).map_err(|message| Error::config(path, message))?;
 
     Ok(Config {
         path: Some(path.to_path_buf()),

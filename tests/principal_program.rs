@@ -256,6 +256,38 @@ fn malformed_rule_is_a_config_error_naming_the_rule() {
     }
     let r = resolver("[principals]\ndefault_realm = \"EXAMPLE.COM\"\n");
     assert!(r.short_name("alice@OTHER.COM").is_err());
+    // Configured principals and application keys are checked at load too.
+    for (toml, named) in [
+        (
+            "[principals]\ndefault_principal = \"a@b@C\"\n",
+            "default_principal",
+        ),
+        (
+            "[principals.namespace.ns]\nprincipal = \"x@\"\n",
+            "namespace.\"ns\"",
+        ),
+        (
+            "[principals.application.etl]\nprincipal = \"x@R\"\n",
+            "NAMESPACE/APPLICATION",
+        ),
+        (
+            "[principals.application.\"a/b/c\"]\nprincipal = \"x@R\"\n",
+            "NAMESPACE/APPLICATION",
+        ),
+    ] {
+        let msg = Config::from_toml(toml, Path::new("/t"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(named), "{msg}");
+    }
+}
+
+#[test]
+fn rules_that_bypass_config_loading_fail_on_use() {
+    let mut config = Config::default();
+    config.principals.auth_to_local = vec!["RULE:[1:$1".into()];
+    let r = Resolver::new(config).unwrap();
+    assert!(matches!(r.short_name("a@R"), Err(Error::Config { .. })));
 }
 
 #[test]

@@ -66,6 +66,42 @@ impl Principals {
     }
 }
 
+/// Checks `[principals]` when the configuration is loaded: every auth_to_local rule
+/// parses, every configured principal is well-formed, every application key is
+/// `"NAMESPACE/APPLICATION"`. The message names the offending rule or entry.
+pub(crate) fn check_config(config: &PrincipalsConfig) -> std::result::Result<(), String> {
+    AuthToLocal::check(&config.auth_to_local).map_err(|m| format!("[principals] {m}"))?;
+    let entries = config
+        .namespace
+        .iter()
+        .map(|(k, v)| (format!("[principals.namespace.{k:?}]"), &v.principal))
+        .chain(
+            config
+                .application
+                .iter()
+                .map(|(k, v)| (format!("[principals.application.{k:?}]"), &v.principal)),
+        )
+        .chain(
+            config
+                .default_principal
+                .iter()
+                .map(|p| ("[principals] default_principal".to_string(), p)),
+        );
+    for (entry, principal) in entries {
+        KerberosName::parse(principal).map_err(|e| format!("{entry} principal: {e}"))?;
+    }
+    for key in config.application.keys() {
+        let ok = matches!(key.split_once('/'), Some((ns, app))
+            if check_program_part("namespace", ns).is_ok() && check_program_part("application", app).is_ok());
+        if !ok {
+            return Err(format!(
+                "[principals.application.{key:?}]: the key must be \"NAMESPACE/APPLICATION\""
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The marker Hadoop replaces by the local host name.
 pub const HOST_MARKER: &str = "_HOST";
 /// The marker in `keytab_path` replaced by the principal's short name.
