@@ -20,10 +20,13 @@
 //! | `--` and `~~` inside a class (set operations only in `regex`) | refused |
 //!
 //! Two differences depend on the text matched, not the pattern, and are refused when
-//! a rule is applied: case-insensitive matching (`(?i)`) of non-ASCII text (ASCII-only
-//! in Java, Unicode in `regex`), and text with line terminators (`.` and `$` treat
-//! `\r`, U+0085, U+2028 and U+2029 differently). Principals with control characters,
-//! U+2028 or U+2029 are refused before that, so only odd rule formats can hit it.
+//! a rule is applied. Case-insensitive matching (`(?i)`) is ASCII-only in Java and
+//! Unicode in `regex`: they differ only on text holding U+212A (Kelvin sign), U+017F
+//! (long s), U+0130 or U+0131, or when the pattern itself names non-ASCII characters
+//! and the text has some; those cases are refused. Text with line terminators is
+//! refused too (`.` and `$` treat `\r`, U+0085, U+2028 and U+2029 differently);
+//! principals with control characters, U+2028 or U+2029 are refused before that, so
+//! only odd rule formats can hit it.
 //!
 //! Replacement strings follow `Matcher.replaceFirst` / `replaceAll`: `$n` and `${name}`
 //! name groups (the longest group number that exists), `\x` is a literal `x`; a
@@ -39,6 +42,8 @@ pub(crate) struct JavaRegex {
     /// Anchored at both ends: for `matches()`.
     whole: Regex,
     case_insensitive: bool,
+    /// The pattern names non-ASCII characters (literally or by escape).
+    non_ascii: bool,
     /// The pattern as written, for messages.
     source: String,
 }
@@ -53,9 +58,13 @@ fn text_problem(re: &JavaRegex, text: &str) -> Option<String> {
             "{text:?} contains a line terminator, which Java patterns treat differently"
         ));
     }
-    if re.case_insensitive && !text.is_ascii() {
+    // Characters whose Unicode case folding reaches ASCII letters (k, s, i).
+    let folds_to_ascii = |c: char| matches!(c, '\u{212a}' | '\u{17f}' | '\u{130}' | '\u{131}');
+    if re.case_insensitive
+        && (text.chars().any(folds_to_ascii) || (re.non_ascii && !text.is_ascii()))
+    {
         return Some(format!(
-            "pattern {:?} is case-insensitive, which Java applies to ASCII only, and {text:?} is not ASCII",
+            "pattern {:?} is case-insensitive, which Java applies to ASCII only, and {text:?} has characters where that differs",
             re.source
         ));
     }
@@ -76,6 +85,10 @@ impl JavaRegex {
             find: build(&translated.pattern)?,
             whole: build(&format!(r"\A(?:{})\z", translated.pattern))?,
             case_insensitive: translated.case_insensitive,
+            non_ascii: !java.is_ascii()
+                || ["\\x", "\\u", "\\0", "\\c"]
+                    .iter()
+                    .any(|e| java.contains(e)),
             source: java.to_string(),
         })
     }
@@ -594,6 +607,12 @@ mod tests {
     fn text_differences_are_refused() {
         let re = JavaRegex::compile("(?i)k").unwrap();
         assert!(re.matches_whole("\u{212a}").is_err());
+        assert_eq!(re.matches_whole("\u{e9}"), Ok(false));
+        assert_eq!(re.matches_whole("K"), Ok(true));
+        let re = JavaRegex::compile("(?i)\u{e9}").unwrap();
+        assert!(re.matches_whole("\u{c9}").is_err());
+        let re = JavaRegex::compile("(?i)\\u00e9").unwrap();
+        assert!(re.matches_whole("\u{c9}").is_err());
         let re = JavaRegex::compile(".*").unwrap();
         assert!(re.matches_whole("a\u{2028}b").is_err());
     }
