@@ -356,12 +356,25 @@ fn quantifier_suffix(
     i: usize,
     out: &mut String,
 ) -> Result<usize, String> {
-    match chars.get(i) {
-        Some('+') => Err(unsupported(java, "a possessive quantifier")),
+    let i = match chars.get(i) {
+        Some('+') => return Err(unsupported(java, "a possessive quantifier")),
         Some('?') => {
             out.push('?');
-            Ok(i + 1)
+            i + 1
         }
+        _ => i,
+    };
+    // Java refuses a quantifier on a quantifier (`a?*`, `a???`); `regex` would nest them.
+    match chars.get(i) {
+        Some('*' | '+' | '?') => Err(format!(
+            "pattern {java:?}: dangling quantifier {:?} after a quantifier",
+            chars[i]
+        )),
+        // Java accepts `a?{2}` with a meaning of its own; refuse rather than guess.
+        Some('{') => Err(unsupported(
+            java,
+            "a counted repetition right after a quantifier",
+        )),
         _ => Ok(i),
     }
 }
@@ -562,6 +575,9 @@ mod tests {
             (r"\Z", "", None),
             (r"abc\", "abc", None),
             (r"a{", "a", None),
+            (r"a?*", "a", None),
+            (r"a???", "a", None),
+            (r"a{1}{2}", "a", None),
         ];
         for (pattern, text, expected) in cases {
             match JavaRegex::compile(pattern) {
