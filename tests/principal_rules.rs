@@ -745,3 +745,35 @@ fn hostile_principals_are_refused_not_matched() {
     // Hostile but well-formed: mapped as text, never interpreted.
     assert_eq!(a2l.short_name("*)(uid=*@R").unwrap(), "*)(uid=*");
 }
+
+/// 500 cases whose expected results come from Hadoop's KerberosName rule code run on
+/// OpenJDK 17 (see the file's header); every one must come out the same here.
+#[test]
+fn java_differential_cases() {
+    let data = include_str!("data/auth_to_local_java.tsv");
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for line in data
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 5, "{line:?}");
+        let mechanism = if f[0] == "mit" { Mit } else { Hadoop };
+        let realm = (!f[1].is_empty()).then(|| f[1].to_string());
+        let rules = vec![f[2].replace("\\n", "\n")];
+        let got = match AuthToLocal::new(&rules, mechanism, realm) {
+            Err(_) => "BadRules".to_string(),
+            Ok(a2l) => match outcome_of(a2l.short_name(f[3])) {
+                Ok(short) => format!("OK {short}"),
+                Err(outcome) => format!("{outcome:?}"),
+            },
+        };
+        if got != f[4] {
+            failures.push(format!("{line:?}: got {got:?}"));
+        }
+        count += 1;
+    }
+    assert_eq!(count, 500);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
