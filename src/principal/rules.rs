@@ -22,6 +22,8 @@
 //!   does not fall through to later rules); under `mit` it is returned. This check
 //!   comes before `/L` lower-casing.
 //! - No rule applied: `hadoop` fails; `mit` returns the principal unchanged.
+//! - An empty FORMAT (`RULE:[1:]`) yields an empty short name without error, as in
+//!   Hadoop; resolving it to an identity then fails as an empty name.
 //! - A principal with neither instance nor realm is returned as it is, untouched by
 //!   rules; so is a bare name (see [`super::name`]). Under `hadoop`, a primary that
 //!   holds an escaped `/` or `@` is still refused, since it is not a simple name.
