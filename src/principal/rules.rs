@@ -271,7 +271,9 @@ impl AuthToLocal {
             if self.default_realm.is_none()
                 && self.rules.iter().any(|r| matches!(r.kind, Kind::Default))
             {
-                reason.push_str(" (DEFAULT cannot apply: no default realm is configured)");
+                reason.push_str(
+                    " (DEFAULT cannot apply: no default realm; set [principals] default_realm or krb5.conf's default_realm)",
+                );
             }
             return Err(Error::invalid_name(principal, reason));
         }
