@@ -698,6 +698,8 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
         namespace: program(rp.namespace),
         application: program(rp.application),
     };
+    // A malformed auth_to_local rule or principal is refused, naming it.
+    crate::principal::check_config(&principals).map_err(|message| Error::config(path, message))?;
 
     Ok(Config {
         path: Some(path.to_path_buf()),

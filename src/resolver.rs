@@ -23,6 +23,8 @@ pub struct Resolver {
     interner: Interner,
     /// Proxy-user rules, built on the first impersonation decision.
     pub(crate) policy: crate::policy::PolicyCell,
+    /// auth_to_local rules parsed once (see `principal`).
+    pub(crate) principals: crate::principal::Principals,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -73,6 +75,7 @@ impl Resolver {
             }),
             by_uid: Cache::new(config.cache.clone(), clock, |_, name| name.to_string()),
             interner: Interner::default(),
+            principals: crate::principal::Principals::new(&config),
             config: Arc::new(config),
             source,
             policy: Default::default(),

@@ -19,6 +19,11 @@ commands:
   resolve [--json] NAME...      UID, primary GID and groups of each user (like `id`)
   groups NAME...                group names of each user (like `hdfs groups`)
   check-config                  validate and print the effective configuration
+  principal [--json] PRINCIPAL...
+                                short name of each Kerberos principal (auth_to_local);
+                                exit 0 when all mapped, 2 when any failed
+  program-principal [--json] NAMESPACE [APPLICATION]
+                                principal, short name and keytab a program runs with
   authorize --proxy P --user U --host H [--json]
                                 may proxy P act as user U for a request from host H?
                                 exit 0 allowed, 1 denied or run-as-self, 2 error
@@ -330,6 +335,102 @@ fn cmd_accept(args: &Args) -> Status {
     Status::Ok
 }
 
+fn cmd_principal(args: &Args) -> Status {
+    if args.operands.is_empty() {
+        return usage_error("principal needs at least one PRINCIPAL");
+    }
+    let resolver = match open(args) {
+        Ok(r) => r,
+        Err(s) => return s,
+    };
+    let mut out = std::io::stdout().lock();
+    let mut worst = Status::Ok;
+    for raw in &args.operands {
+        let shown = raw.to_string_lossy();
+        let result = match raw.to_str() {
+            Some(principal) => resolver.short_name(principal),
+            None => Err(Error::InvalidName {
+                name: shown.to_string(),
+                reason: "not valid UTF-8".into(),
+            }),
+        };
+        match result {
+            Ok(short) if args.json => emit(
+                &mut out,
+                &json!({"principal": shown, "short_name": short}).to_string(),
+            ),
+            Ok(short) => emit(&mut out, &short),
+            Err(e) => {
+                worst = Status::Error;
+                if args.json {
+                    let line =
+                        json!({"principal": shown, "error": e.kind(), "message": e.to_string()});
+                    emit(&mut out, &line.to_string());
+                } else {
+                    eprintln!("proxid: {shown}: {e}");
+                }
+            }
+        }
+    }
+    worst
+}
+
+fn cmd_program_principal(args: &Args) -> Status {
+    let parts: Vec<String> = args
+        .operands
+        .iter()
+        .map(|o| o.to_string_lossy().into_owned())
+        .collect();
+    let (namespace, application) = match parts.as_slice() {
+        [ns] => (ns.as_str(), None),
+        [ns, app] => (ns.as_str(), Some(app.as_str())),
+        _ => return usage_error("program-principal needs NAMESPACE [APPLICATION]"),
+    };
+    let resolver = match open(args) {
+        Ok(r) => r,
+        Err(s) => return s,
+    };
+    let program = match resolver.program_principal_unchecked(namespace, application) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("proxid: program-principal {}: {e}", parts.join(" "));
+            return status_of(&e);
+        }
+    };
+    let keytab_check = program
+        .keytab
+        .as_deref()
+        .map_or(Ok(()), proxid::principal::check_keytab);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let mut line = json!({
+            "principal": program.principal,
+            "short_name": program.short_name,
+            "keytab": program.keytab,
+        });
+        if let Err(e) = &keytab_check {
+            line["error"] = json!(e.kind());
+            line["message"] = json!(e.to_string());
+        }
+        emit(&mut out, &line.to_string());
+    } else {
+        emit(&mut out, &format!("principal: {}", program.principal));
+        emit(&mut out, &format!("short_name: {}", program.short_name));
+        let keytab = program
+            .keytab
+            .as_ref()
+            .map_or("(none)".into(), |k| k.display().to_string());
+        emit(&mut out, &format!("keytab: {keytab}"));
+    }
+    match keytab_check {
+        Ok(()) => Status::Ok,
+        Err(e) => {
+            eprintln!("proxid: program-principal {}: {e}", parts.join(" "));
+            Status::Error
+        }
+    }
+}
+
 fn run() -> Status {
     let args = match parse_args(std::env::args_os().skip(1)) {
         Ok(a) => a,
@@ -339,6 +440,8 @@ fn run() -> Status {
         "resolve" => cmd_resolve(&args, false),
         "groups" => cmd_resolve(&args, true),
         "check-config" => cmd_check_config(&args),
+        "principal" => cmd_principal(&args),
+        "program-principal" => cmd_program_principal(&args),
         "authorize" => cmd_authorize(&args),
         "accept" => cmd_accept(&args),
         "help" => {
