@@ -11,6 +11,8 @@
 pub mod config;
 pub mod error;
 pub mod identity;
+#[cfg(feature = "jni")]
+pub mod jni;
 pub mod mode;
 pub mod policy;
 pub mod principal;
