@@ -37,6 +37,8 @@ enum Failure {
     Closed,
     /// An argument outside what the Rust API can take: `IllegalArgumentException`.
     IllegalArgument(String),
+    /// A string that is not well-formed UTF-16 (shown lossily, shortened).
+    Malformed(String),
     /// A JNI call failed; usually a Java exception is already pending and is kept.
     Jni(JniError),
 }
@@ -126,6 +128,10 @@ impl<T: Default> ErrorPolicy<T, Failure> for ThrowJava {
                 jni_str!("java/lang/IllegalArgumentException"),
                 JNIString::new(message),
             ),
+            Failure::Malformed(shown) => throw_proxid(
+                env,
+                &Error::InvalidArgument(format!("{shown:?} is not well-formed UTF-16")),
+            ),
             Failure::Jni(e) => env.throw_new(
                 INTERNAL_EXCEPTION,
                 JNIString::new(format!("proxid: JNI call failed: {e}")),
@@ -185,10 +191,7 @@ fn optional_text(env: &Env<'_>, s: &JString<'_>) -> Outcome<Option<String>> {
     let text = chars.to_str().into_owned();
     // Well-formed strings survive the round trip to modified UTF-8 byte for byte.
     if JNIString::new(&text).to_bytes() != chars.to_bytes() {
-        return Err(Failure::Proxid(Error::InvalidArgument(format!(
-            "{:?} is not well-formed UTF-16 (unpaired surrogate)",
-            text.chars().take(64).collect::<String>()
-        ))));
+        return Err(Failure::Malformed(text.chars().take(64).collect()));
     }
     Ok(Some(text))
 }
@@ -198,17 +201,27 @@ fn text(env: &Env<'_>, s: &JString<'_>, what: &'static str) -> Outcome<String> {
     optional_text(env, s)?.ok_or(Failure::Null(what))
 }
 
-/// A required user or group name; malformed text is an invalid name.
+/// A required user name; malformed text is an invalid name, as in `validate_name`.
 fn name(env: &Env<'_>, s: &JString<'_>, what: &'static str) -> Outcome<String> {
     text(env, s, what).map_err(|f| match f {
-        Failure::Proxid(Error::InvalidArgument(reason)) => {
-            Failure::Proxid(Error::invalid_name("", reason))
+        Failure::Malformed(shown) => {
+            Failure::Proxid(Error::invalid_name(shown, "not well-formed UTF-16"))
         }
         other => other,
     })
 }
 
+/// Local references a conversion may hold at once (the JVM only promises 16).
+const FRAME_CAPACITY: usize = 32;
+
+/// A `org.proxid.Identity`, built in its own local frame so only the result survives.
 fn new_identity<'local>(env: &mut Env<'local>, id: &Identity) -> Outcome<JObject<'local>> {
+    env.with_local_frame_returning_local::<_, JObject, Failure>(FRAME_CAPACITY, |env| {
+        identity_object(env, id)
+    })
+}
+
+fn identity_object<'local>(env: &mut Env<'local>, id: &Identity) -> Outcome<JObject<'local>> {
     let empty = env.new_string("")?;
     let names = JObjectArray::<JString>::new(env, id.groups.len(), &empty)?;
     for (i, group) in id.groups.iter().enumerate() {
@@ -240,7 +253,14 @@ fn new_identity<'local>(env: &mut Env<'local>, id: &Identity) -> Outcome<JObject
     )?)
 }
 
+/// A `org.proxid.Decision`, built in its own local frame so only the result survives.
 fn new_decision<'local>(env: &mut Env<'local>, d: &Decision) -> Outcome<JObject<'local>> {
+    env.with_local_frame_returning_local::<_, JObject, Failure>(FRAME_CAPACITY, |env| {
+        decision_object(env, d)
+    })
+}
+
+fn decision_object<'local>(env: &mut Env<'local>, d: &Decision) -> Outcome<JObject<'local>> {
     let effective = match &d.effective {
         Some(id) => new_identity(env, id)?,
         None => JObject::null(),
@@ -465,6 +485,36 @@ pub extern "system" fn Java_org_proxid_Native_testingError<'local>(
             },
             _ => return Err(Failure::IllegalArgument(format!("no error kind {kind:?}"))),
         }))
+    })
+    .resolve::<ThrowJava>()
+}
+
+/// Test-only: `static native Decision testingDecision(long handle, String user)`
+/// returns an allowed decision for `user` with every field set, so the Java tests can
+/// check the conversion before (and whatever) the policy decides.
+#[cfg(feature = "testing")]
+#[no_mangle]
+pub extern "system" fn Java_org_proxid_Native_testingDecision<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    user: JString<'local>,
+) -> JObject<'local> {
+    env.with_env(|env| -> Outcome<JObject<'local>> {
+        let resolver = resolver(handle)?;
+        let user = name(env, &user, "user")?;
+        let effective = resolver.resolve(&user)?;
+        let decision = Decision {
+            verdict: crate::policy::Verdict::Allowed,
+            proxy: "test-proxy".into(),
+            user: user.clone(),
+            host: "192.0.2.1".into(),
+            effective_user: user,
+            effective: Some(effective),
+            rule: Some("test rule".into()),
+            reason: "test decision".into(),
+        };
+        new_decision(env, &decision)
     })
     .resolve::<ThrowJava>()
 }

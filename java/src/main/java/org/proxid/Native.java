@@ -55,4 +55,10 @@ final class Native {
 
     /** Only in libraries built with the {@code testing} feature: throws an error of that kind. */
     static native void testingError(String kind) throws ProxidException;
+
+    /**
+     * Only in libraries built with the {@code testing} feature: an allowed decision for
+     * {@code user} with every field set, whatever the policy says.
+     */
+    static native Decision testingDecision(long handle, String user) throws ProxidException;
 }

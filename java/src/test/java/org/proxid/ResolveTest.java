@@ -80,6 +80,28 @@ class ResolveTest {
         }
     }
 
+    /** Every field of a Decision crosses the boundary, whatever the policy decides. */
+    @Test
+    void decisionsCrossTheBoundaryWithEveryField() throws ProxidException {
+        long h = Native.open(TestSupport.writeConfigUnchecked("resolve.conf", ""));
+        try {
+            for (TestSupport.Account a : TestSupport.localAccounts()) {
+                Decision d = Native.testingDecision(h, a.name);
+                assertEquals(Decision.Verdict.ALLOWED, d.verdict());
+                assertTrue(d.allowed());
+                assertEquals("test-proxy", d.proxy());
+                assertEquals(a.name, d.user());
+                assertEquals("192.0.2.1", d.host());
+                assertEquals(a.name, d.effectiveUser());
+                assertEquals(proxid.resolve(a.name), d.effective());
+                assertEquals("test rule", d.rule());
+                assertEquals("test decision", d.reason());
+            }
+        } finally {
+            Native.free(h);
+        }
+    }
+
     @Test
     void nativeLibraryIsTheCrateVersion() {
         assertEquals(System.getProperty("proxid.test.version"), Proxid.nativeVersion());

@@ -17,26 +17,35 @@ import java.util.Map;
 public final class TestSupport {
     private TestSupport() {}
 
-    /** The exit status and standard output of a finished command. */
+    /** The exit status, standard output and standard error of a finished command. */
     public static final class Result {
         public final int status;
         public final String out;
+        public final String err;
 
-        Result(int status, String out) {
+        Result(int status, String out, String err) {
             this.status = status;
             this.out = out;
+            this.err = err;
         }
     }
 
-    /** Runs a command to completion; standard error is passed through for the log. */
+    /** Runs a command to completion. */
     public static Result run(String... command) {
         try {
-            Process p = new ProcessBuilder(command)
-                    .redirectError(ProcessBuilder.Redirect.INHERIT)
-                    .start();
-            p.getOutputStream().close();
-            String out = readAll(p.getInputStream());
-            return new Result(p.waitFor(), out);
+            Path err = Files.createTempFile("proxid-test", ".stderr");
+            try {
+                Process p = new ProcessBuilder(command)
+                        .redirectError(err.toFile())
+                        .start();
+                p.getOutputStream().close();
+                String out = readAll(p.getInputStream());
+                int status = p.waitFor();
+                return new Result(status, out,
+                        new String(Files.readAllBytes(err), StandardCharsets.UTF_8));
+            } finally {
+                Files.deleteIfExists(err);
+            }
         } catch (IOException | InterruptedException e) {
             throw new AssertionError("cannot run " + Arrays.toString(command), e);
         }

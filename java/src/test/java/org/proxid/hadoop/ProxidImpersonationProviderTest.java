@@ -117,7 +117,8 @@ class ProxidImpersonationProviderTest {
                 } catch (AuthorizationException e) {
                     hadoopAllows = false;
                 }
-                assertEquals(cliAllows, hadoopAllows, c + " (cli exit " + cli.status + ")");
+                assertEquals(cliAllows, hadoopAllows,
+                        c + " (cli exit " + cli.status + ": " + cli.err.trim() + ")");
 
                 // The Java API gives the same answer as well.
                 boolean apiAllows;
