@@ -8,9 +8,11 @@
 //! # Ok::<(), proxid::Error>(())
 //! ```
 
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod identity;
+mod identity_store;
 #[cfg(feature = "jni")]
 pub mod jni;
 pub mod mode;
