@@ -26,12 +26,14 @@ fn has_jni_symbols(lib: &Path) -> bool {
         .all(|sym| bytes.windows(sym.len()).any(|w| w == *sym))
 }
 
-/// The cdylib cargo built next to the CLI, copied aside so a later build of the same
-/// target directory with other features cannot swap it out under the JVM.
+/// The cdylib this `cargo test` built, copied aside so a later build of the same
+/// target directory with other features cannot swap it out under the JVM. It is the
+/// one in `deps/`: `cargo test` does not refresh the copy next to the CLI.
 fn library_for_java(into: &Path) -> PathBuf {
     let built = Path::new(CLI)
         .parent()
         .expect("CLI has a directory")
+        .join("deps")
         .join("libproxid.so");
     if !has_jni_symbols(&built) {
         // Another test rebuilt the shared target directory with other features.
