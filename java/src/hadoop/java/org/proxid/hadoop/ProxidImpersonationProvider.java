@@ -25,6 +25,11 @@ import org.proxid.ProxidException;
  * fall back to the real user use {@link org.proxid.Proxid#authorize} directly) and any
  * error (unknown user, directory down, bad configuration) throw
  * {@link AuthorizationException}: the provider fails closed.
+ *
+ * <p>Hadoop builds a new provider on every {@code -refreshSuperUserGroupsConfiguration},
+ * which opens a new resolver and so re-reads proxid.conf. The previous one is not
+ * closed (Hadoop may still be calling it and never says when it stops); it costs its
+ * cache's memory until the process ends.
  */
 public class ProxidImpersonationProvider implements ImpersonationProvider {
     private Configuration conf;
