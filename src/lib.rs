@@ -14,6 +14,8 @@ pub mod config;
 pub mod error;
 pub mod identity;
 mod identity_store;
+#[cfg(feature = "jni")]
+pub mod jni;
 pub mod mode;
 pub mod policy;
 pub mod principal;

@@ -1,0 +1,64 @@
+package org.proxid;
+
+import java.io.File;
+
+/**
+ * The native methods of libproxid.so (src/jni.rs). Package-private: only {@link Proxid}
+ * calls them, and it guarantees a handle is never used during or after {@link #free}.
+ *
+ * <p>The library is {@code System.load}ed from the system property
+ * {@code proxid.library.path} (the library file, or a directory holding
+ * {@code libproxid.so}) when set, else {@code System.loadLibrary("proxid")}
+ * ({@code java.library.path}).
+ */
+final class Native {
+    /** System property naming the library file or its directory. */
+    static final String LIBRARY_PATH_PROPERTY = "proxid.library.path";
+
+    static {
+        String path = System.getProperty(LIBRARY_PATH_PROPERTY);
+        if (path == null || path.isEmpty()) {
+            System.loadLibrary("proxid");
+        } else {
+            File file = new File(path);
+            if (file.isDirectory()) {
+                file = new File(file, System.mapLibraryName("proxid"));
+            }
+            System.load(file.getAbsolutePath());
+        }
+    }
+
+    private Native() {}
+
+    /** Forces the library to load; throws {@link UnsatisfiedLinkError} when it cannot. */
+    static void load() {}
+
+    static native long open(String configPathOrNull) throws ProxidException;
+
+    static native void free(long handle);
+
+    static native Identity resolve(long handle, String name) throws ProxidException;
+
+    static native Identity resolveUid(long handle, long uid) throws ProxidException;
+
+    static native Decision authorize(long handle, String proxy, String user, String host)
+            throws ProxidException;
+
+    static native String shortName(long handle, String principal) throws ProxidException;
+
+    static native void invalidate(long handle, String nameOrNull) throws ProxidException;
+
+    static native String version();
+
+    /** Only in libraries built with the {@code testing} feature: panics with the message. */
+    static native Object testingPanic(String message);
+
+    /** Only in libraries built with the {@code testing} feature: throws an error of that kind. */
+    static native void testingError(String kind) throws ProxidException;
+
+    /**
+     * Only in libraries built with the {@code testing} feature: an allowed decision for
+     * {@code user} with every field set, whatever the policy says.
+     */
+    static native Decision testingDecision(long handle, String user) throws ProxidException;
+}
