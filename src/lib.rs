@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod error;
+pub mod ffi;
 pub mod identity;
 pub mod mode;
 pub mod policy;
