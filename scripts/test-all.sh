@@ -8,12 +8,14 @@ cd "$(dirname "$0")/.."
 # by the tests themselves, in temp dirs on free ports; their system services are
 # kept from starting and the machine's /etc/nsswitch.conf is checked to stay as it was.
 PACKAGES=(slapd ldap-utils nslcd libnss-ldapd gosa-schema valgrind openssl gcc make
-          pkg-config junit5 default-jdk-headless python3-pip util-linux)
+          pkg-config junit5 python3-pip util-linux)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Any JDK will do (the machine may bring its own); Debian's when there is none.
+command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 if ((${#missing[@]})); then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -452,14 +452,22 @@ impl Config {
     /// (client-side resolution); a path that was named explicitly must exist.
     pub fn load(explicit: Option<&Path>) -> Result<Config> {
         let (path, named) = config_path(explicit);
-        match std::fs::read(&path) {
+        Config::load_file(&path, named)
+    }
+
+    /// Loads `path`. When it does not exist, a `required` path is an error and an
+    /// optional one (the default path) yields the embedded default.
+    pub fn load_file(path: &Path, required: bool) -> Result<Config> {
+        match std::fs::read(path) {
             Ok(bytes) => {
                 let text = String::from_utf8(bytes)
-                    .map_err(|_| Error::config(&path, "file is not valid UTF-8"))?;
-                Config::from_toml(&text, &path)
+                    .map_err(|_| Error::config(path, "file is not valid UTF-8"))?;
+                Config::from_toml(&text, path)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => Ok(Config::default()),
-            Err(e) => Err(Error::config(&path, format!("cannot read: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Ok(Config::default())
+            }
+            Err(e) => Err(Error::config(path, format!("cannot read: {e}"))),
         }
     }
 

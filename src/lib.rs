@@ -8,10 +8,12 @@
 //! # Ok::<(), proxid::Error>(())
 //! ```
 
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod ffi;
 pub mod identity;
+mod identity_store;
 pub mod mode;
 pub mod policy;
 pub mod principal;

@@ -3,9 +3,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::cache::{Cache, Clock, Freshness, SystemClock};
 use crate::config::{Config, Mode};
 use crate::error::{Error, Result};
 use crate::identity::{validate_name, Group, Identity};
+use crate::identity_store::{Interner, StoredIdentity};
 use crate::source::local::LocalSource;
 use crate::source::Source;
 
@@ -14,6 +16,11 @@ use crate::source::Source;
 pub struct Resolver {
     config: Arc<Config>,
     source: Arc<dyn Source>,
+    /// Name -> identity (or "no such user").
+    by_name: Cache<String, StoredIdentity, Identity>,
+    /// UID -> name; the identity itself lives once, under its name.
+    by_uid: Cache<u32, Box<str>, String>,
+    interner: Interner,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -48,7 +55,22 @@ impl Resolver {
 
     /// Builds a resolver over any source (tests, embedders with their own registry).
     pub fn with_source(config: Config, source: Arc<dyn Source>) -> Resolver {
+        Resolver::with_source_and_clock(config, source, Arc::new(SystemClock::default()))
+    }
+
+    /// As [`Resolver::with_source`], with the cache's clock injected (tests move time
+    /// by hand instead of sleeping).
+    pub fn with_source_and_clock(
+        config: Config,
+        source: Arc<dyn Source>,
+        clock: Arc<dyn Clock>,
+    ) -> Resolver {
         Resolver {
+            by_name: Cache::new(config.cache.clone(), clock.clone(), |name, stored| {
+                stored.to_identity(name)
+            }),
+            by_uid: Cache::new(config.cache.clone(), clock, |_, name| name.to_string()),
+            interner: Interner::default(),
             config: Arc::new(config),
             source,
         }
@@ -70,17 +92,51 @@ impl Resolver {
 
     /// Resolves a user name given as raw bytes (C strings, CLI arguments), validating it.
     pub fn resolve_bytes(&self, raw: &[u8]) -> Result<Identity> {
+        Ok(self.resolve_with_freshness(raw)?.0)
+    }
+
+    /// Resolves a name and says whether the answer is stale: served past its TTL
+    /// because the source is unavailable (`stale_if_unavailable`).
+    pub fn resolve_with_freshness(&self, raw: &[u8]) -> Result<(Identity, Freshness)> {
         let name = validate_name(raw)?;
-        self.source
-            .user_by_name(name)?
-            .ok_or_else(|| Error::not_found(format!("user {name:?}")))
+        let (found, freshness) = self
+            .by_name
+            .get_or_fetch(&name.to_string(), || self.fetch_by_name(name))?;
+        let identity = found.ok_or_else(|| Error::not_found(format!("user {name:?}")))?;
+        Ok((identity, freshness))
+    }
+
+    fn fetch_by_name(&self, name: &str) -> Result<Option<StoredIdentity>> {
+        let found = self.source.user_by_name(name)?;
+        if let Some(identity) = &found {
+            self.by_uid
+                .insert(identity.uid, Some(identity.name.as_str().into()));
+        }
+        Ok(found.map(|identity| self.interner.store(&identity)))
     }
 
     /// Resolves a UID.
     pub fn resolve_uid(&self, uid: u32) -> Result<Identity> {
-        self.source
-            .user_by_uid(uid)?
-            .ok_or_else(|| Error::not_found(format!("uid {uid}")))
+        let (name, _) = self.by_uid.get_or_fetch(&uid, || {
+            let found = self.source.user_by_uid(uid)?;
+            Ok(found.map(|identity| {
+                let stored = self.interner.store(&identity);
+                self.by_name.insert(identity.name.clone(), Some(stored));
+                identity.name.into_boxed_str()
+            }))
+        })?;
+        let name = name.ok_or_else(|| Error::not_found(format!("uid {uid}")))?;
+        match self.resolve(&name) {
+            // Keys stay consistent: a name whose UID changed is looked up by UID again.
+            Ok(identity) if identity.uid == uid => Ok(identity),
+            Ok(_) | Err(Error::NotFound { .. }) => {
+                self.by_uid.remove(&uid);
+                self.source
+                    .user_by_uid(uid)?
+                    .ok_or_else(|| Error::not_found(format!("uid {uid}")))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Looks up a group by name.
@@ -100,9 +156,25 @@ impl Resolver {
 }
 
 impl Resolver {
-    /// Empties the cache for one user name, or all of it with `None`, so the next
-    /// lookup asks the source. (No cache yet: a no-op until the cache issue lands.)
+    /// Empties the cache for one user name (and its UID), or all of it with `None`, so
+    /// the next lookup asks the source.
     pub fn invalidate(&self, name: Option<&str>) {
-        let _ = name;
+        match name {
+            None => {
+                self.by_name.clear();
+                self.by_uid.clear();
+                self.interner.prune();
+            }
+            Some(name) => {
+                self.by_name.remove(&name.to_string());
+                // The UID key may point at this name even when the name entry is gone.
+                self.by_uid.remove_where(|cached| &**cached == name);
+            }
+        }
+    }
+
+    /// Number of cached answers (found and not found), by name and by UID.
+    pub fn cached_entries(&self) -> usize {
+        self.by_name.len() + self.by_uid.len()
     }
 }

@@ -1,0 +1,256 @@
+//! proxid's benchmark: every figure next to a baseline measured in the same run, and
+//! printed as a ratio to it, because machines here are noisy.
+//!
+//!     cargo bench --bench resolve            # a table
+//!     cargo bench --bench resolve -- --json  # one JSON object
+//!
+//! Figures are medians of repeated batches.
+
+use std::ffi::CString;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use proxid::cache::SystemClock;
+use proxid::source::Source;
+use proxid::{Config, Group, Identity, Resolver};
+use serde_json::{json, Map, Value};
+
+/// Median time per call of `f`, over `batches` batches of `per_batch` calls.
+fn per_call(batches: usize, per_batch: usize, mut f: impl FnMut()) -> Duration {
+    let mut samples: Vec<Duration> = (0..batches)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..per_batch {
+                f();
+            }
+            start.elapsed() / per_batch as u32
+        })
+        .collect();
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// glibc's getpwnam_r + getgrouplist, what an NSS client pays per lookup.
+fn glibc_lookup(name: &CString) {
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = [0 as libc::c_char; 4096];
+    let mut result = std::ptr::null_mut();
+    // SAFETY: valid pointers and sizes for the duration of the calls.
+    unsafe {
+        libc::getpwnam_r(
+            name.as_ptr(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        );
+        if !result.is_null() {
+            let mut gids = [0 as libc::gid_t; 256];
+            let mut n = gids.len() as libc::c_int;
+            libc::getgrouplist(name.as_ptr(), pwd.pw_gid, gids.as_mut_ptr(), &mut n);
+            black_box(&gids);
+        }
+    }
+}
+
+fn local_users() -> Vec<String> {
+    let out = std::process::Command::new("getent").arg("passwd").output();
+    let text = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let mut names: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split(':').next().map(str::to_string))
+        .collect();
+    names.dedup();
+    names
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
+}
+
+/// A directory of synthetic users, each in 6 of 1,000 shared groups.
+struct Synthetic;
+
+impl Source for Synthetic {
+    fn kind(&self) -> &'static str {
+        "synthetic"
+    }
+    fn user_by_name(&self, name: &str) -> proxid::Result<Option<Identity>> {
+        let n: u32 = name.trim_start_matches("user").parse().unwrap_or(0);
+        let groups = (0..6)
+            .map(|i| {
+                let gid = 100_000 + (n * 7 + i * 131) % 1000;
+                Group {
+                    name: format!("group{gid}"),
+                    gid,
+                }
+            })
+            .collect::<Vec<_>>();
+        Ok(Some(Identity {
+            name: name.to_string(),
+            uid: 200_000 + n,
+            gid: groups[0].gid,
+            groups,
+            home: format!("/home/{name}"),
+            shell: "/bin/bash".into(),
+            source: "synthetic".into(),
+        }))
+    }
+    fn user_by_uid(&self, _: u32) -> proxid::Result<Option<Identity>> {
+        Ok(None)
+    }
+    fn group_by_name(&self, _: &str) -> proxid::Result<Option<Group>> {
+        Ok(None)
+    }
+    fn group_by_gid(&self, _: u32) -> proxid::Result<Option<Group>> {
+        Ok(None)
+    }
+}
+
+struct Report {
+    rows: Vec<(String, f64, String, String)>,
+    json: Map<String, Value>,
+}
+
+impl Report {
+    /// One figure, its unit, and its ratio to a baseline ("how many times faster").
+    fn add(&mut self, key: &str, what: &str, value: f64, unit: &str, ratio: Option<(f64, &str)>) {
+        let ratio_text = ratio.map_or(String::new(), |(r, base)| format!("{r:.1}x vs {base}"));
+        self.rows
+            .push((what.into(), value, unit.into(), ratio_text));
+        let mut entry = json!({ "value": value, "unit": unit });
+        if let Some((r, base)) = ratio {
+            entry["ratio"] = json!(r);
+            entry["baseline"] = json!(base);
+        }
+        self.json.insert(key.into(), entry);
+    }
+}
+
+fn ns(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e9
+}
+
+fn main() {
+    let as_json = std::env::args().any(|a| a == "--json");
+    let mut report = Report {
+        rows: Vec::new(),
+        json: Map::new(),
+    };
+
+    // 1 + 2: cached resolve through the Rust API vs glibc for the same local users.
+    let users = local_users();
+    let resolver = Resolver::new(Config::default()).expect("default resolver");
+    let cnames: Vec<CString> = users
+        .iter()
+        .filter_map(|u| CString::new(u.as_str()).ok())
+        .collect();
+    let glibc = per_call(21, 200, || {
+        for n in &cnames {
+            glibc_lookup(n);
+        }
+    }) / cnames.len() as u32;
+    for u in &users {
+        let _ = resolver.resolve(u);
+    }
+    let cached = per_call(21, 2000, || {
+        for u in &users {
+            let _ = black_box(resolver.resolve_bytes(u.as_bytes()));
+        }
+    }) / users.len() as u32;
+    report.add(
+        "glibc_lookup_ns",
+        "glibc getpwnam_r + getgrouplist",
+        ns(glibc),
+        "ns",
+        None,
+    );
+    report.add(
+        "cached_resolve_rust_ns",
+        "cached resolve, Rust API (shared)",
+        ns(cached),
+        "ns",
+        Some((ns(glibc) / ns(cached), "glibc")),
+    );
+    let cloned = per_call(21, 2000, || {
+        for u in &users {
+            let _ = black_box(resolver.resolve(u));
+        }
+    }) / users.len() as u32;
+    report.add(
+        "cached_resolve_rust_owned_ns",
+        "cached resolve, Rust API (owned copy)",
+        ns(cloned),
+        "ns",
+        Some((ns(glibc) / ns(cloned), "glibc")),
+    );
+
+    // 4: throughput with 1, 2, 4 threads on cached names.
+    let resolver = Arc::new(resolver);
+    let per_thread = 200_000usize;
+    let mut single = 0.0;
+    for threads in [1usize, 2, 4] {
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let resolver = resolver.clone();
+                let users = &users;
+                s.spawn(move || {
+                    for i in 0..per_thread {
+                        let u = &users[(i + t) % users.len()];
+                        let _ = black_box(resolver.resolve_bytes(u.as_bytes()));
+                    }
+                });
+            }
+        });
+        let rate = (threads * per_thread) as f64 / start.elapsed().as_secs_f64();
+        if threads == 1 {
+            single = rate;
+        }
+        report.add(
+            &format!("throughput_{threads}_threads"),
+            &format!("cached throughput, {threads} thread(s)"),
+            rate,
+            "lookups/s",
+            (threads > 1).then_some((rate / single, "1 thread")),
+        );
+    }
+
+    // 5: memory added by 100,000 cached identities of 6 groups each.
+    let resolver = Resolver::with_source_and_clock(
+        Config::default(),
+        Arc::new(Synthetic),
+        Arc::new(SystemClock::default()),
+    );
+    let before = rss_bytes();
+    for i in 0..100_000 {
+        let _ = resolver.resolve(&format!("user{i}"));
+    }
+    let added = rss_bytes().saturating_sub(before) as f64 / (1024.0 * 1024.0);
+    report.add(
+        "memory_100k_identities_mib",
+        "RSS added by 100,000 cached identities",
+        added,
+        "MiB",
+        Some((64.0 / added.max(0.001), "64 MiB target")),
+    );
+
+    if as_json {
+        println!("{}", Value::Object(report.json));
+    } else {
+        println!("{:<48} {:>14} {:<10} ratio", "measurement", "value", "unit");
+        for (what, value, unit, ratio) in &report.rows {
+            println!("{what:<48} {value:>14.1} {unit:<10} {ratio}");
+        }
+    }
+}

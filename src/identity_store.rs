@@ -1,0 +1,77 @@
+//! The compact form identities take inside the cache. 100,000 cached users must fit in
+//! tens of MiB, so group names and shells are interned (users share them) and strings
+//! are boxed slices; reads build an ordinary [`Identity`] from it.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use crate::identity::{Group, Identity};
+
+/// An identity as the cache stores it. The user name is the cache key, not repeated.
+pub struct StoredIdentity {
+    uid: u32,
+    gid: u32,
+    groups: Box<[(u32, Arc<str>)]>,
+    home: Box<str>,
+    shell: Arc<str>,
+    source: Arc<str>,
+}
+
+impl StoredIdentity {
+    /// The identity for `name`, as callers receive it.
+    pub fn to_identity(&self, name: &str) -> Identity {
+        Identity {
+            name: name.to_string(),
+            uid: self.uid,
+            gid: self.gid,
+            groups: self
+                .groups
+                .iter()
+                .map(|(gid, name)| Group {
+                    name: name.to_string(),
+                    gid: *gid,
+                })
+                .collect(),
+            home: self.home.to_string(),
+            shell: self.shell.to_string(),
+            source: self.source.to_string(),
+        }
+    }
+}
+
+/// Shares the strings many identities repeat (group names, shells, source labels).
+#[derive(Default)]
+pub struct Interner(Mutex<HashSet<Arc<str>>>);
+
+impl Interner {
+    fn intern(&self, text: &str) -> Arc<str> {
+        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(shared) = set.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        set.insert(shared.clone());
+        shared
+    }
+
+    /// Forgets strings no stored identity uses any more.
+    pub fn prune(&self) {
+        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        set.retain(|s| Arc::strong_count(s) > 1);
+    }
+
+    pub fn store(&self, identity: &Identity) -> StoredIdentity {
+        StoredIdentity {
+            uid: identity.uid,
+            gid: identity.gid,
+            groups: identity
+                .groups
+                .iter()
+                .map(|g| (g.gid, self.intern(&g.name)))
+                .collect(),
+            home: identity.home.as_str().into(),
+            shell: self.intern(&identity.shell),
+            source: self.intern(&identity.source),
+        }
+    }
+}
