@@ -106,8 +106,8 @@ fn built() -> &'static Built {
             exported_functions(&lib_dir.join("libproxid.so")).contains("proxid_testing_panic");
         assert!(
             testing || !cfg!(feature = "testing"),
-            "{} was built without the `testing` feature (by another cargo command); \
-             rebuild it with `cargo build --lib --all-features`",
+            "{} was last built by a cargo command without the `testing` feature (cargo \
+             keeps one per directory); rebuild it for this run with `touch src/lib.rs`",
             lib_dir.join("libproxid.so").display()
         );
         let out = lib_dir.join(if testing {
