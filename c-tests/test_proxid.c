@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -692,6 +693,27 @@ static void test_threads(long iterations) {
     }
 }
 
+/* No thread-local state: a forked child keeps using the resolver its parent's
+ * threads used. */
+static void test_fork(void) {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int ok = 1;
+        for (int i = 0; i < nusers; i++) {
+            proxid_identity *id = NULL;
+            ok &= proxid_resolve(resolver, users[i].name, &id, NULL) == PROXID_OK &&
+                  proxid_identity_uid(id) == users[i].uid;
+            proxid_identity_free(id);
+        }
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0,
+          "resolving in a forked child failed (status %d)", status);
+}
+
 int main(int argc, char **argv) {
     if (argc != 4) {
         fprintf(stderr, "usage: %s GOOD_CONFIG BAD_CONFIG ITERATIONS_PER_THREAD\n", argv[0]);
@@ -723,6 +745,7 @@ int main(int argc, char **argv) {
     test_other_entry_points();
     test_panic_boundary();
     test_threads(iterations);
+    test_fork();
 
     proxid_resolver_free(resolver);
     free_users();
