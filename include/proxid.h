@@ -14,8 +14,8 @@
  *    Every *_free function accepts NULL.
  *  - No thread-local state. A proxid_resolver may be used by many threads at once;
  *    result objects belong to one thread at a time.
- *  - A panic never unwinds into C: it returns PROXID_PANIC, NULL, 0, PROXID_NO_ID
- *    or EIO.
+ *  - A panic never unwinds into C: it returns PROXID_PANIC, NULL, 0, PROXID_NO_ID,
+ *    PROXID_DENIED or EIO.
  *  - Strings passed in are NUL-terminated UTF-8.
  */
 
