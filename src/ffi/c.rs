@@ -8,7 +8,7 @@
 //! - Every pointer is checked; `_free(NULL)` is a no-op.
 //! - No thread-local state; a resolver may be shared by any number of threads.
 //! - A panic never crosses into C: it becomes `PROXID_PANIC`, NULL, or the fallback
-//!   documented on the function (see [`super::panic`]).
+//!   documented on the function (see `src/ffi/panic.rs`).
 //!
 //! This module only converts and forwards to [`Resolver`].
 
