@@ -12,6 +12,7 @@ pub mod audit;
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod ffi;
 pub mod identity;
 mod identity_store;
 #[cfg(feature = "jni")]
