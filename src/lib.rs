@@ -15,8 +15,6 @@ pub mod error;
 pub mod ffi;
 pub mod identity;
 mod identity_store;
-#[cfg(feature = "jni")]
-pub mod jni;
 pub mod mode;
 pub mod policy;
 pub mod principal;

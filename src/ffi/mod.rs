@@ -1,8 +1,11 @@
 //! The foreign front doors. They convert and forward to [`crate::Resolver`]; no
-//! decision is made here. Every exported function runs behind `panic::catch`, the
-//! one place a panic is stopped before it can reach a foreign caller.
+//! decision is made here. Every exported C function runs behind `panic::catch`, the
+//! one place a panic is stopped before it can reach a C caller; JNI methods run inside
+//! the `jni` crate's `with_env`, which catches panics and throws them into Java.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod c;
+#[cfg(feature = "jni")]
+pub mod jni;
 pub(crate) mod panic;
