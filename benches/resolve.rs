@@ -54,6 +54,31 @@ fn glibc_lookup(name: &CString) {
     }
 }
 
+fn c_abi_per_call(names: &[CString]) -> Duration {
+    use proxid::ffi::c::{
+        proxid_identity_free, proxid_resolve, proxid_resolver_free, proxid_resolver_open,
+    };
+    let mut resolver = std::ptr::null_mut();
+    let mut identity = std::ptr::null_mut();
+    // SAFETY: the C contract: valid pointers, NULL config path and error out-parameter,
+    // every identity freed once, the resolver freed last.
+    unsafe {
+        proxid_resolver_open(std::ptr::null(), &mut resolver, std::ptr::null_mut());
+        for n in names {
+            proxid_resolve(resolver, n.as_ptr(), &mut identity, std::ptr::null_mut());
+            proxid_identity_free(identity);
+        }
+        let d = per_call(21, 2000, || {
+            for n in names {
+                proxid_resolve(resolver, n.as_ptr(), &mut identity, std::ptr::null_mut());
+                proxid_identity_free(black_box(identity));
+            }
+        }) / names.len() as u32;
+        proxid_resolver_free(resolver);
+        d
+    }
+}
+
 fn local_users() -> Vec<String> {
     let out = std::process::Command::new("getent").arg("passwd").output();
     let text = out
@@ -177,22 +202,20 @@ fn main() {
     );
     report.add(
         "cached_resolve_rust_ns",
-        "cached resolve, Rust API (shared)",
+        "cached resolve, Rust API",
         ns(cached),
         "ns",
         Some((ns(glibc) / ns(cached), "glibc")),
     );
-    let cloned = per_call(21, 2000, || {
-        for u in &users {
-            let _ = black_box(resolver.resolve(u));
-        }
-    }) / users.len() as u32;
+    // 1 (C): the same through the C ABI, proxid_resolve + proxid_identity_free, as a C
+    // caller pays it (the exported functions, called through their C signatures).
+    let c_resolve = c_abi_per_call(&cnames);
     report.add(
-        "cached_resolve_rust_owned_ns",
-        "cached resolve, Rust API (owned copy)",
-        ns(cloned),
+        "cached_resolve_c_abi_ns",
+        "cached resolve, C ABI (resolve + free)",
+        ns(c_resolve),
         "ns",
-        Some((ns(glibc) / ns(cloned), "glibc")),
+        Some((ns(glibc) / ns(c_resolve), "glibc")),
     );
 
     // 4: throughput with 1, 2, 4 threads on cached names.
