@@ -316,7 +316,23 @@ fn rfc2307bis_follows_nesting_to_the_configured_depth() {
 #[test]
 fn large_directories_come_back_whole() {
     let r = rfc2307_resolver();
-    // joiner is in more groups than the server returns in one search.
+    // joiner is in more groups than the server returns in one search without paging.
+    let unpaged = std::process::Command::new("ldapsearch")
+        .args([
+            "-x",
+            "-H",
+            &rfc2307().ldap_uri,
+            "-b",
+            "ou=many,dc=example,dc=org",
+        ])
+        .args(["(memberUid=joiner)", "cn"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        unpaged.status.code(),
+        Some(4),
+        "sizeLimitExceeded without paging"
+    );
     let joiner = r.resolve("joiner").unwrap();
     assert_eq!(joiner.groups.len(), support::JOINER_GROUPS + 1);
     // A member of a group with BULK_USERS members: we never fetch the member list.
