@@ -4,6 +4,7 @@
 //!
 //! Known, intended differences, removed before comparing:
 //! - GID 0: nslcd passes a GID-0 group from LDAP through; proxid never does.
+//!
 //! Everything else must agree, hostile names included (`validnames` widened so nslcd
 //! hides none), as must the names that must resolve to nothing.
 
