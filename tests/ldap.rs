@@ -442,12 +442,27 @@ fn clear_text_binds_to_remote_hosts_are_refused() {
 
 #[test]
 fn a_dead_first_server_is_skipped_and_remembered() {
-    let dead = support::dead_uri();
-    let conf = ConfFile::new(&[&dead, &rfc2307().ldap_uri], "connections = 2\n");
+    let refused = support::dead_uri();
+    let conf = ConfFile::new(&[&refused, &rfc2307().ldap_uri], "connections = 2\n");
     let r = resolver_for(&conf);
     for _ in 0..4 {
         assert_eq!(r.resolve("alice").unwrap().uid, 10001);
     }
+
+    // A server that accepts and hangs up: tried once, then left alone while the other
+    // pooled connections open to the next server.
+    let slammer = support::Slammer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bind = ConfFile::bind_lines(dir.path(), support::slapd::BIND_PW);
+    let conf = ConfFile::new(
+        &[&slammer.uri(), &rfc2307().ldap_uri],
+        &format!("{bind}connections = 4\n"),
+    );
+    let r = resolver_for(&conf);
+    for _ in 0..8 {
+        assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    }
+    assert_eq!(slammer.accepted(), 1, "the dead server was retried");
 }
 
 #[test]
@@ -572,4 +587,35 @@ fn cli_resolves_from_ldap() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "not found");
+}
+
+/// Without `ca_file`, the system store is used; a store that yields no certificate is
+/// an error at startup, not a TLS failure later. (rustls-native-certs reads
+/// SSL_CERT_FILE / SSL_CERT_DIR when set; a child process keeps the env change private.)
+#[test]
+fn the_system_store_is_used_and_an_empty_one_is_refused() {
+    let s = rfc2307();
+    let conf = ConfFile::new(&[&s.ldaps_uri], "");
+    let empty = conf.dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let run = |store: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_proxid"))
+            .env("SSL_CERT_FILE", store)
+            .env("SSL_CERT_DIR", conf.dir.path().join("no-such-dir"))
+            .arg("--config")
+            .arg(&conf.path)
+            .args(["resolve", "alice"])
+            .output()
+            .unwrap()
+    };
+    let trusted = run(&s.ca_file);
+    assert!(
+        trusted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    let refused = run(&empty);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("system certificate store"), "{stderr}");
 }

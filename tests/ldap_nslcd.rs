@@ -154,7 +154,13 @@ fn compare(server: &Slapd, extra: &str, nested: bool) {
     assert!(names.len() >= 20, "{names:?}");
     names.extend(ABSENT.iter().map(|s| s.to_string()));
     let r = Resolver::new(ConfFile::new(&[&server.ldap_uri], extra).config()).unwrap();
+    let nsswitch_before = std::fs::read("/etc/nsswitch.conf").unwrap();
     let nslcd = ask_nslcd(server, nested, &names);
+    let nsswitch_after = std::fs::read("/etc/nsswitch.conf").unwrap();
+    assert!(
+        nsswitch_before == nsswitch_after,
+        "the machine's nsswitch.conf changed"
+    );
     let mut found = 0;
     for (name, (passwd, id)) in names.iter().zip(&nslcd) {
         let theirs = parse_nslcd(name, passwd, id);

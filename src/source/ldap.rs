@@ -292,23 +292,24 @@ impl Inner {
                 Ok(Err(Failure::Answer(e))) => return Err(e),
                 Ok(Err(Failure::Connection(e))) => {
                     self.pool.discard(&lease).await;
+                    let why = e.to_string();
                     // A pooled connection the server closed is retried at once; a second
                     // failure means the server itself is in trouble.
                     if broken_once {
-                        self.pool.mark_dead(lease.server);
+                        self.pool.mark_dead(lease.server, &why);
                     }
                     broken_once = true;
-                    last = Some(unavailable(format!(
-                        "{}: {e}",
-                        self.pool.server(lease.server).uri
-                    )));
+                    let uri = &self.pool.server(lease.server).uri;
+                    last = Some(unavailable(format!("{uri}: {why}")));
                 }
                 Err(_) => {
-                    self.pool.mark_dead(lease.server);
+                    let after_ms = duration_ms(timeout);
+                    let why = format!("no answer within {after_ms} ms");
+                    self.pool.mark_dead(lease.server, &why);
                     self.pool.discard_server(lease.server).await;
                     last = Some(Error::Timeout {
                         source_name: SOURCE.into(),
-                        after_ms: duration_ms(timeout),
+                        after_ms,
                     });
                 }
             }

@@ -145,6 +145,36 @@ impl BlackHole {
     }
 }
 
+/// A server that accepts TCP connections and closes them at once, counting them.
+pub struct Slammer {
+    pub port: u16,
+    pub accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Slammer {
+    pub fn start() -> Slammer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(conn);
+            }
+        });
+        Slammer { port, accepted }
+    }
+
+    pub fn uri(&self) -> String {
+        format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// A port nothing listens on (connection refused at once).
 pub fn dead_uri() -> String {
     let port = TcpListener::bind("127.0.0.1:0")

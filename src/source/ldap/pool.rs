@@ -172,8 +172,8 @@ pub(crate) struct Pool {
     slots: Vec<tokio::sync::Mutex<Option<Conn>>>,
     next_slot: AtomicUsize,
     next_id: AtomicU64,
-    /// Per server: skip it until this instant.
-    dead_until: Mutex<Vec<Option<Instant>>>,
+    /// Per server: skip it until this instant, and why it failed.
+    dead_until: Mutex<Vec<Option<(Instant, String)>>>,
 }
 
 impl Pool {
@@ -252,9 +252,9 @@ impl Pool {
         }
     }
 
-    pub(crate) fn mark_dead(&self, server: usize) {
+    pub(crate) fn mark_dead(&self, server: usize, why: &str) {
         if let Ok(mut dead) = self.dead_until.lock() {
-            dead[server] = Some(Instant::now() + RETRY_DEAD_AFTER);
+            dead[server] = Some((Instant::now() + RETRY_DEAD_AFTER, why.to_owned()));
         }
     }
 
@@ -264,19 +264,23 @@ impl Pool {
         }
     }
 
-    fn is_dead(&self, server: usize) -> bool {
-        self.dead_until
-            .lock()
-            .map(|dead| dead[server].is_some_and(|until| Instant::now() < until))
-            .unwrap_or(false)
+    /// Why the server is being skipped, if it is.
+    fn dead_reason(&self, server: usize) -> Option<String> {
+        let dead = self.dead_until.lock().ok()?;
+        match &dead[server] {
+            Some((until, why)) if Instant::now() < *until => Some(why.clone()),
+            _ => None,
+        }
     }
 
     /// Opens a connection to the first server that works, in `uris` order, skipping
     /// servers that failed recently.
     async fn connect_any(&self) -> Result<(Ldap, usize)> {
         let mut failures = Vec::new();
+        let mut skipped = Vec::new();
         for (index, server) in self.servers.iter().enumerate() {
-            if self.is_dead(index) {
+            if let Some(why) = self.dead_reason(index) {
+                skipped.push(format!("{}: {why}", server.uri));
                 continue;
             }
             match self.open(server).await {
@@ -285,15 +289,16 @@ impl Pool {
                     return Ok((ldap, index));
                 }
                 Err(why) => {
-                    self.mark_dead(index);
+                    self.mark_dead(index, &why);
                     failures.push(format!("{}: {why}", server.uri));
                 }
             }
         }
         if failures.is_empty() {
             return Err(unavailable(format!(
-                "every LDAP server failed within the last {} s; not retrying yet",
-                RETRY_DEAD_AFTER.as_secs()
+                "every LDAP server failed within the last {} s, not retrying yet ({})",
+                RETRY_DEAD_AFTER.as_secs(),
+                skipped.join("; ")
             )));
         }
         Err(unavailable(failures.join("; ")))
