@@ -539,6 +539,28 @@ fn sixteen_threads_resolve_at_once() {
     }
 }
 
+/// OpenLDAP keeps one paged-search state per connection: paged lookups sharing a
+/// connection must take turns, or the server rejects their cookies.
+#[test]
+fn large_lookups_share_one_connection() {
+    let conf = ConfFile::new(&[&rfc2307().ldap_uri], "connections = 1\n");
+    let r = Arc::new(resolver_for(&conf));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let r = r.clone();
+            std::thread::spawn(move || {
+                for _ in 0..3 {
+                    let joiner = r.resolve("joiner").unwrap();
+                    assert_eq!(joiner.groups.len(), support::JOINER_GROUPS + 1);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
 #[test]
 fn works_from_inside_a_tokio_runtime() {
     let r = rfc2307_resolver();

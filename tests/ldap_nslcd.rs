@@ -71,7 +71,7 @@ mount -t tmpfs tmpfs /run
 mkdir -p /run/nslcd
 mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf
 mount --bind "$1/nslcd.conf" /etc/nslcd.conf
-nslcd -n 2>"$1/nslcd.log" &
+/usr/sbin/nslcd -n 2>"$1/nslcd.log" &
 pid=$!
 i=0
 while [ ! -S /run/nslcd/socket ]; do

@@ -14,8 +14,9 @@
 //! - UID/GID below `min_uid`/`min_gid` (0 always) never come from LDAP;
 //! - every value placed in a filter is escaped (RFC 4515);
 //! - only the attributes we use are requested: never a group's member list;
-//! - every search is paged, and a size-limit result is an error, never a silently
-//!   truncated group list.
+//! - a search the server cuts at its size limit is asked again with paging (one paged
+//!   search per connection at a time: OpenLDAP keeps one paging state per connection);
+//!   an answer is complete or an error, never a silently truncated group list.
 
 mod pool;
 mod query;
@@ -26,14 +27,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
-use ldap3::{Ldap, LdapError, Scope, SearchEntry};
+use ldap3::{LdapError, Scope, SearchEntry};
 
 use crate::config::{Config, LdapConfig, LdapSchema};
 use crate::error::{Error, Result};
 use crate::identity::{ordered_groups, Group, Identity};
 use crate::source::Source;
 
-use pool::{unavailable, Pool, Server, SOURCE};
+use pool::{unavailable, Handle, Pool, Server, SOURCE};
 use query::{GroupEntry, UserEntry, UserKey};
 
 /// Entries per page. Servers cap this themselves (AD at 1000); paging is what makes
@@ -41,6 +42,8 @@ use query::{GroupEntry, UserEntry, UserKey};
 const PAGE_SIZE: i32 = 500;
 /// Member DNs per nested-group search (keeps filters a sane size).
 const NESTED_BATCH: usize = 64;
+/// LDAP result code sizeLimitExceeded.
+const SIZE_LIMIT_EXCEEDED: u32 = 4;
 /// Worker threads of the private runtime. Lookups are I/O-bound.
 const RUNTIME_THREADS: usize = 2;
 
@@ -75,7 +78,12 @@ enum Failure {
 impl From<LdapError> for Failure {
     fn from(e: LdapError) -> Self {
         match e {
-            // The server answered with a result code: retrying elsewhere will not help.
+            // busy / unavailable: this server cannot answer now; another one may.
+            LdapError::LdapResult { result } if matches!(result.rc, 51 | 52) => {
+                Failure::Connection(LdapError::LdapResult { result })
+            }
+            // Any other result code is the directory's answer: asking elsewhere will
+            // not change it.
             LdapError::LdapResult { result } => Failure::Answer(unavailable(format!(
                 "the server answered {} ({}){}",
                 result.rc,
@@ -99,6 +107,7 @@ impl From<Error> for Failure {
 
 fn result_code_name(rc: u32) -> &'static str {
     match rc {
+        2 => "protocol error",
         3 => "time limit exceeded",
         4 => "size limit exceeded: the answer would be incomplete",
         10 => "referral",
@@ -227,7 +236,8 @@ impl LdapSource {
                             format!("({filter})")
                         };
                         let entries =
-                            search(ldap, &inner.cfg.user_base, &filter, vec![uid.clone()]).await?;
+                            search_paged(ldap, &inner.cfg.user_base, &filter, vec![uid.clone()])
+                                .await?;
                         Ok(entries
                             .iter()
                             .flat_map(|e| query::values(e, &uid).to_vec())
@@ -248,13 +258,46 @@ impl Drop for LdapSource {
     }
 }
 
-/// One paged subtree search returning whole entries.
+/// A subtree search returning whole entries. Asked plainly first, since nearly every
+/// lookup fits in one answer; if the server stops at its size limit, asked again with
+/// paging, so the answer is complete or an error, never silently truncated.
 async fn search(
-    mut ldap: Ldap,
+    handle: Handle,
     base: &str,
     filter: &str,
     attrs: Vec<String>,
 ) -> std::result::Result<Vec<SearchEntry>, Failure> {
+    let mut ldap = handle.ldap.clone();
+    let mut stream = ldap
+        .streaming_search_with(
+            EntriesOnly::new(),
+            base,
+            Scope::Subtree,
+            filter,
+            attrs.clone(),
+        )
+        .await?;
+    let mut entries = Vec::new();
+    while let Some(entry) = stream.next().await? {
+        entries.push(SearchEntry::construct(entry));
+    }
+    let done = stream.finish().await;
+    if done.rc == SIZE_LIMIT_EXCEEDED {
+        return search_paged(handle, base, filter, attrs).await;
+    }
+    done.success()?;
+    Ok(entries)
+}
+
+/// A subtree search in pages of `PAGE_SIZE`, one paged search per connection at a time.
+async fn search_paged(
+    handle: Handle,
+    base: &str,
+    filter: &str,
+    attrs: Vec<String>,
+) -> std::result::Result<Vec<SearchEntry>, Failure> {
+    let _one_at_a_time = handle.paging.lock().await;
+    let mut ldap = handle.ldap.clone();
     let adapters: Vec<Box<dyn Adapter<String, Vec<String>>>> = vec![
         Box::new(EntriesOnly::new()),
         Box::new(PagedResults::new(PAGE_SIZE)),
@@ -276,7 +319,7 @@ impl Inner {
     /// time is marked dead and the next one tried.
     async fn with_connection<T, F, Fut>(&self, op: F) -> Result<T>
     where
-        F: Fn(Ldap) -> Fut,
+        F: Fn(Handle) -> Fut,
         Fut: Future<Output = std::result::Result<T, Failure>>,
     {
         let timeout = self.cfg.operation_timeout;
@@ -287,7 +330,7 @@ impl Inner {
                 Ok(lease) => lease,
                 Err(e) => return Err(last.unwrap_or(e)),
             };
-            match tokio::time::timeout(timeout, op(lease.ldap.clone())).await {
+            match tokio::time::timeout(timeout, op(lease.handle.clone())).await {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(Failure::Answer(e))) => return Err(e),
                 Ok(Err(Failure::Connection(e))) => {
@@ -329,7 +372,7 @@ impl Inner {
 
     fn group_search(
         &self,
-        ldap: Ldap,
+        ldap: Handle,
         filter: String,
     ) -> impl Future<Output = std::result::Result<Vec<SearchEntry>, Failure>> + Send + 'static {
         let base = self.cfg.group_base.clone();
@@ -356,7 +399,7 @@ impl Inner {
     /// once (so membership cycles end).
     async fn nested_groups(
         &self,
-        ldap: &Ldap,
+        ldap: &Handle,
         direct: Vec<GroupEntry>,
     ) -> std::result::Result<Vec<GroupEntry>, Failure> {
         let mut seen: HashSet<String> = direct.iter().map(|g| query::dn_key(&g.dn)).collect();
@@ -388,7 +431,7 @@ impl Inner {
 
     /// The primary group: the group entry with the user's `gidNumber`, or just the
     /// number when no entry has it.
-    async fn primary_group(&self, ldap: Ldap, gid: u32) -> std::result::Result<Group, Failure> {
+    async fn primary_group(&self, ldap: Handle, gid: u32) -> std::result::Result<Group, Failure> {
         let map = &self.cfg.map;
         let filter = query::and_equals(&map.group_filter, &map.gid_number, &gid.to_string());
         let entries = self.group_search(ldap, filter).await?;
@@ -406,7 +449,7 @@ impl Inner {
     /// when the user is not listed in it (round trip 2).
     async fn resolve_user(
         &self,
-        ldap: Ldap,
+        ldap: Handle,
         key: &UserKey,
     ) -> std::result::Result<Option<Identity>, Failure> {
         let user_filter = self.user_filter(key);

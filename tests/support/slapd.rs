@@ -42,6 +42,16 @@ pub struct Slapd {
     child: Child,
 }
 
+/// A program from /usr/sbin (slapd, slapadd), which is not on ordinary users' PATH.
+pub fn sbin(name: &str) -> String {
+    let path = format!("/usr/sbin/{name}");
+    if Path::new(&path).exists() {
+        path
+    } else {
+        name.to_string()
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -171,11 +181,12 @@ fn spawn(dir: &Path, port: u16, tls_port: u16) -> Result<(Child, ChildStdin), St
     // closes, which also happens when this process dies (servers kept in statics).
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(r#"slapd -d 0 -f "$1" -h "$2" 2>"$3" & pid=$!; read _ignored; kill $pid; wait $pid"#)
+        .arg(r#""$4" -d 0 -f "$1" -h "$2" 2>"$3" & pid=$!; read _ignored; kill $pid; wait $pid"#)
         .arg("sh")
         .arg(dir.join("slapd.conf"))
         .arg(&urls)
         .arg(&log)
+        .arg(sbin("slapd"))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -206,7 +217,7 @@ impl Slapd {
         std::fs::write(&conf, slapd_conf(dir.path(), schema, &cert, &key, &ca_file)).unwrap();
         let data = dir.path().join("data.ldif");
         std::fs::write(&data, ldif).unwrap();
-        run(Command::new("slapadd")
+        run(Command::new(sbin("slapadd"))
             .arg("-q")
             .arg("-f")
             .arg(&conf)

@@ -149,17 +149,26 @@ pub(crate) fn tls_config(ca_file: Option<&Path>) -> std::result::Result<Arc<Clie
     Ok(Arc::new(config))
 }
 
+/// A connection as lookups use it. Cloning `Ldap` is how ldap3 shares a connection.
+#[derive(Clone)]
+pub(crate) struct Handle {
+    pub ldap: Ldap,
+    /// Held for the length of a paged search: OpenLDAP keeps one paged-results state
+    /// per connection, so a second paged search on it invalidates the first's cookie.
+    pub paging: Arc<tokio::sync::Mutex<()>>,
+}
+
 /// An open connection in a pool slot.
 struct Conn {
-    ldap: Ldap,
+    handle: Handle,
     id: u64,
     server: usize,
     opened: Instant,
 }
 
-/// A connection handed to one lookup. Cloning `Ldap` is how ldap3 shares a connection.
+/// A connection handed to one lookup.
 pub(crate) struct Lease {
-    pub ldap: Ldap,
+    pub handle: Handle,
     pub server: usize,
     slot: usize,
     id: u64,
@@ -207,9 +216,9 @@ impl Pool {
         let slot = self.next_slot.fetch_add(1, Ordering::Relaxed) % self.slots.len();
         let mut held = self.slots[slot].lock().await;
         if let Some(conn) = held.as_mut() {
-            if !conn.ldap.is_closed() && conn.opened.elapsed() < MAX_CONNECTION_AGE {
+            if !conn.handle.ldap.is_closed() && conn.opened.elapsed() < MAX_CONNECTION_AGE {
                 return Ok(Lease {
-                    ldap: conn.ldap.clone(),
+                    handle: conn.handle.clone(),
                     server: conn.server,
                     slot,
                     id: conn.id,
@@ -219,14 +228,18 @@ impl Pool {
         *held = None;
         let (ldap, server) = self.connect_any().await?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let handle = Handle {
+            ldap,
+            paging: Arc::new(tokio::sync::Mutex::new(())),
+        };
         *held = Some(Conn {
-            ldap: ldap.clone(),
+            handle: handle.clone(),
             id,
             server,
             opened: Instant::now(),
         });
         Ok(Lease {
-            ldap,
+            handle,
             server,
             slot,
             id,
