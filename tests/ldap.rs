@@ -487,6 +487,23 @@ fn a_black_hole_costs_at_most_the_timeout() {
     assert!(r.resolve("alice").is_err());
     assert!(started.elapsed() < margin, "{:?}", started.elapsed());
 
+    // Over TLS, the handshake never completes: connect_timeout bounds it.
+    let conf = ConfFile::new(
+        &[&format!("ldaps://127.0.0.1:{}", hole.port)],
+        &format!(
+            "{limits}ca_file = {:?}\n",
+            rfc2307().ca_file.display().to_string()
+        ),
+    );
+    let started = Instant::now();
+    let err = resolver_for(&conf).resolve("alice").unwrap_err();
+    assert!(err.to_string().contains("timed out"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1) + margin,
+        "{:?}",
+        started.elapsed()
+    );
+
     // First in a list: one timeout, then the next server answers, and keeps answering.
     let conf = ConfFile::new(&[&hole.uri(), &rfc2307().ldap_uri], limits);
     let r = resolver_for(&conf);
@@ -576,6 +593,30 @@ fn works_from_inside_a_tokio_runtime() {
         assert_eq!(source.user_by_name("bob").unwrap().unwrap().uid, 10002);
         drop(source);
     });
+}
+
+#[test]
+fn a_forked_child_gets_an_error_not_a_hang() {
+    let r = rfc2307_resolver();
+    assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    // SAFETY: the child only calls the resolver (which must not block) and _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let code = match r.resolve("alice") {
+            Err(Error::Unavailable { detail, .. }) if detail.contains("fork") => 0,
+            _ => 1,
+        };
+        // SAFETY: leaves the child without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child we just forked.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{status}"
+    );
 }
 
 #[test]

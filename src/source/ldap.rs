@@ -5,7 +5,9 @@
 //! this works from any thread, including one that is itself inside another Tokio
 //! runtime (where ldap3's sync `LdapConn` would panic). Such a caller's thread is
 //! blocked for the lookup, as with any blocking call: async callers should use
-//! `spawn_blocking`. The runtime's threads stop when the source is dropped.
+//! `spawn_blocking`. The runtime's threads stop when the source is dropped. A source
+//! does not survive fork(): in the child, lookups fail with `Unavailable` instead of
+//! hanging; open a new resolver there.
 //!
 //! Rules (each explained where it is implemented, in `query`):
 //! - names match byte for byte, although LDAP compares `uid` ignoring case;
@@ -51,6 +53,9 @@ const RUNTIME_THREADS: usize = 2;
 pub struct LdapSource {
     inner: Arc<Inner>,
     runtime: Option<tokio::runtime::Runtime>,
+    /// The process that built the runtime. A forked child has the runtime's memory but
+    /// none of its threads: a lookup there would wait forever, so it is refused.
+    pid: u32,
 }
 
 impl std::fmt::Debug for LdapSource {
@@ -196,6 +201,7 @@ impl LdapSource {
                 group_attrs,
             }),
             runtime: Some(runtime),
+            pid: std::process::id(),
         })
     }
 
@@ -206,6 +212,11 @@ impl LdapSource {
         F: FnOnce(Arc<Inner>) -> Fut,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
+        if std::process::id() != self.pid {
+            return Err(unavailable(
+                "this resolver was opened before fork(); open a new one in the child",
+            ));
+        }
         let runtime = self
             .runtime
             .as_ref()
@@ -251,9 +262,14 @@ impl LdapSource {
 
 impl Drop for LdapSource {
     fn drop(&mut self) {
-        // Never blocks, so dropping the source inside an async context is safe.
         if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
+            if std::process::id() == self.pid {
+                // Never blocks, so dropping the source inside an async context is safe.
+                runtime.shutdown_background();
+            } else {
+                // After fork() the runtime's threads do not exist here; leave it alone.
+                std::mem::forget(runtime);
+            }
         }
     }
 }
