@@ -18,6 +18,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use ldap3::{LdapConnAsync, Scope};
+use proxid::source::ldap::LdapSource;
 use proxid::Resolver;
 use support::slapd::{Schema, Slapd};
 use support::ConfFile;
@@ -162,6 +163,19 @@ fn main() {
                 .unwrap()
         })
         .row(label);
+    }
+
+    // Building the source: TLS trust from ca_file, or from the system store.
+    for (label, extra) in [
+        (
+            "LdapSource::new, ldaps, ca_file",
+            format!("ca_file = {:?}\n", server.ca_file.display().to_string()),
+        ),
+        ("LdapSource::new, ldaps, system store", String::new()),
+    ] {
+        let conf = ConfFile::new(&[&server.ldaps_uri], &extra);
+        let config = conf.config();
+        time(COLD_ROUNDS, || LdapSource::new(&config).unwrap()).row(label);
     }
 
     // Throughput with 16 threads sharing one resolver.

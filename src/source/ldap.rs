@@ -177,6 +177,8 @@ impl LdapSource {
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(RUNTIME_THREADS)
+            // Only host-name resolution (getaddrinfo) runs on blocking threads.
+            .max_blocking_threads(RUNTIME_THREADS)
             .thread_name("proxid-ldap")
             .enable_io()
             .enable_time()
