@@ -536,8 +536,29 @@ fn connections_closed_by_the_server_are_replaced() {
 }
 
 #[test]
+fn connections_are_pooled_and_cut_ones_replaced() {
+    let proxy = support::Proxy::start(rfc2307().port);
+    let conf = ConfFile::new(&[&proxy.uri()], "connections = 3\n");
+    let r = resolver_for(&conf);
+    for _ in 0..30 {
+        assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    }
+    assert_eq!(
+        proxy.accepted(),
+        3,
+        "one connection per pool slot, none per lookup"
+    );
+    proxy.cut();
+    for _ in 0..30 {
+        assert_eq!(r.resolve("bob").unwrap().uid, 10002);
+    }
+    assert_eq!(proxy.accepted(), 6, "each cut connection replaced once");
+}
+
+#[test]
 fn sixteen_threads_resolve_at_once() {
-    let conf = ConfFile::new(&[&rfc2307().ldap_uri], "connections = 3\n");
+    let proxy = support::Proxy::start(rfc2307().port);
+    let conf = ConfFile::new(&[&proxy.uri()], "connections = 3\n");
     let r = Arc::new(resolver_for(&conf));
     let threads: Vec<_> = (0..16)
         .map(|t| {
@@ -554,6 +575,7 @@ fn sixteen_threads_resolve_at_once() {
     for t in threads {
         t.join().unwrap();
     }
+    assert!(proxy.accepted() <= 3, "{} connections", proxy.accepted());
 }
 
 /// OpenLDAP keeps one paged-search state per connection: paged lookups sharing a

@@ -332,9 +332,11 @@ async fn search_paged(
 }
 
 impl Inner {
-    /// Runs `op` on a pooled connection within `operation_timeout`. A connection that
-    /// breaks is replaced and the lookup retried; a server that does not answer in
-    /// time is marked dead and the next one tried.
+    /// Runs `op` on a pooled connection within `operation_timeout`. A pooled connection
+    /// that turns out broken is replaced (with every other pooled connection to that
+    /// server: they were most likely cut together) and the lookup retried; a server
+    /// that fails on a fresh connection, or does not answer in time, is marked dead
+    /// and the next one tried.
     async fn with_connection<T, F, Fut>(&self, op: F) -> Result<T>
     where
         F: Fn(Handle) -> Fut,
@@ -342,31 +344,31 @@ impl Inner {
     {
         let timeout = self.cfg.operation_timeout;
         let mut last: Option<Error> = None;
-        let mut broken_once = false;
-        for _ in 0..=self.pool.server_count() {
+        // Each server fails at most twice (a stale pooled connection, then a fresh one)
+        // before it is dead and skipped.
+        for _ in 0..2 * self.pool.server_count() + 1 {
             let lease = match self.pool.get().await {
                 Ok(lease) => lease,
                 Err(e) => return Err(last.unwrap_or(e)),
             };
+            let uri = &self.pool.server(lease.server).uri;
             match tokio::time::timeout(timeout, op(lease.handle.clone())).await {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(Failure::Answer(e))) => return Err(e),
                 Ok(Err(Failure::Connection(e))) => {
-                    self.pool.discard(&lease).await;
                     let why = e.to_string();
-                    // A pooled connection the server closed is retried at once; a second
-                    // failure means the server itself is in trouble.
-                    if broken_once {
+                    if lease.fresh {
                         self.pool.mark_dead(lease.server, &why);
+                        self.pool.discard(&lease).await;
+                    } else {
+                        self.pool.discard_server(lease.server).await;
                     }
-                    broken_once = true;
-                    let uri = &self.pool.server(lease.server).uri;
                     last = Some(unavailable(format!("{uri}: {why}")));
                 }
                 Err(_) => {
                     let after_ms = duration_ms(timeout);
-                    let why = format!("no answer within {after_ms} ms");
-                    self.pool.mark_dead(lease.server, &why);
+                    self.pool
+                        .mark_dead(lease.server, &format!("no answer within {after_ms} ms"));
                     self.pool.discard_server(lease.server).await;
                     last = Some(Error::Timeout {
                         source_name: SOURCE.into(),

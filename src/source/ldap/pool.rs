@@ -170,6 +170,8 @@ struct Conn {
 pub(crate) struct Lease {
     pub handle: Handle,
     pub server: usize,
+    /// Opened for this lookup (rather than reused from the pool).
+    pub fresh: bool,
     slot: usize,
     id: u64,
 }
@@ -220,6 +222,7 @@ impl Pool {
                 return Ok(Lease {
                     handle: conn.handle.clone(),
                     server: conn.server,
+                    fresh: false,
                     slot,
                     id: conn.id,
                 });
@@ -241,13 +244,13 @@ impl Pool {
         Ok(Lease {
             handle,
             server,
+            fresh: true,
             slot,
             id,
         })
     }
 
-    /// Drops the leased connection from the pool (it broke or hung), unless it was
-    /// already replaced.
+    /// Drops the leased connection from the pool, unless it was already replaced.
     pub(crate) async fn discard(&self, lease: &Lease) {
         let mut held = self.slots[lease.slot].lock().await;
         if held.as_ref().is_some_and(|c| c.id == lease.id) {
@@ -255,7 +258,8 @@ impl Pool {
         }
     }
 
-    /// Drops every pooled connection to `server` (it just hung on us).
+    /// Drops every pooled connection to `server` (it hung, or closed one of them, as a
+    /// restarting server closes all).
     pub(crate) async fn discard_server(&self, server: usize) {
         for slot in &self.slots {
             let mut held = slot.lock().await;
