@@ -20,6 +20,27 @@ use proxid::Resolver;
 use support::slapd::{Slapd, BASE};
 use support::ConfFile;
 
+/// Group names to compare: the fixtures' (some only in one schema), and ones that must
+/// find nothing.
+const GROUPS: &[&str] = &[
+    "staff",
+    "devs",
+    "ops",
+    "eng",
+    "all",
+    "cycle-a",
+    "cycle-b",
+    "hostile",
+    "teamwork",
+    "root-alike",
+    "team",
+    "legacy",
+    "DEVS",
+    "*",
+    "dev*",
+    "inj)(cn=*",
+];
+
 /// Names that must resolve to nothing in both.
 const ABSENT: &[&str] = &[
     "ALICE",
@@ -46,9 +67,15 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Runs nslcd in a private namespace and asks it about every name: one
-/// (`getent passwd` line, `id -G` line) pair per name, empty when not found.
-fn ask_nslcd(server: &Slapd, nested: bool, names: &[String]) -> Vec<(String, String)> {
+/// What nslcd said: per user name a (`getent passwd`, `id -G`) pair, per group name a
+/// `getent group` line; empty when not found.
+struct NslcdAnswers {
+    users: Vec<(String, String)>,
+    groups: Vec<String>,
+}
+
+/// Runs nslcd in a private namespace and asks it about every name.
+fn ask_nslcd(server: &Slapd, nested: bool, names: &[String]) -> NslcdAnswers {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("nsswitch.conf"), "passwd: ldap\ngroup: ldap\n").unwrap();
@@ -65,6 +92,7 @@ fn ask_nslcd(server: &Slapd, nested: bool, names: &[String]) -> Vec<(String, Str
     }
     std::fs::write(d.join("nslcd.conf"), conf).unwrap();
     std::fs::write(d.join("names"), names.join("\n") + "\n").unwrap();
+    std::fs::write(d.join("groups"), GROUPS.join("\n") + "\n").unwrap();
     let script = r#"
 set -e
 mount -t tmpfs tmpfs /run
@@ -84,6 +112,9 @@ while IFS= read -r name; do
     printf '%s\n' "$(getent passwd "$name")"
     printf '%s\n' "$(id -G "$name" 2>/dev/null)"
 done < "$1/names"
+while IFS= read -r group; do
+    printf '%s\n' "$(getent group "$group")"
+done < "$1/groups"
 kill "$pid"
 wait "$pid" 2>/dev/null
 exit 0
@@ -102,10 +133,17 @@ exit 0
     );
     let text = String::from_utf8(out.stdout).expect("UTF-8 output");
     let lines: Vec<&str> = text.split('\n').collect();
-    assert!(lines.len() > names.len() * 2, "short output: {text:?}");
-    (0..names.len())
-        .map(|i| (lines[2 * i].to_string(), lines[2 * i + 1].to_string()))
-        .collect()
+    let n = names.len();
+    assert!(lines.len() > n * 2 + GROUPS.len(), "short output: {text:?}");
+    NslcdAnswers {
+        users: (0..n)
+            .map(|i| (lines[2 * i].to_string(), lines[2 * i + 1].to_string()))
+            .collect(),
+        groups: lines[2 * n..2 * n + GROUPS.len()]
+            .iter()
+            .map(|l| l.to_string())
+            .collect(),
+    }
 }
 
 fn parse_nslcd(name: &str, passwd: &str, id: &str) -> Option<Answer> {
@@ -162,7 +200,7 @@ fn compare(server: &Slapd, extra: &str, nested: bool) {
         "the machine's nsswitch.conf changed"
     );
     let mut found = 0;
-    for (name, (passwd, id)) in names.iter().zip(&nslcd) {
+    for (name, (passwd, id)) in names.iter().zip(&nslcd.users) {
         let theirs = parse_nslcd(name, passwd, id);
         let ours = parse_proxid(&r, name);
         assert_eq!(
