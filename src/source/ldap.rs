@@ -449,6 +449,21 @@ impl Inner {
         Ok(all)
     }
 
+    fn group_entries(&self, entries: &[SearchEntry]) -> Result<Vec<GroupEntry>> {
+        entries
+            .iter()
+            .map(|e| query::group_entry(&self.cfg, e))
+            .collect()
+    }
+
+    /// The primary group when it is among the groups listing the user.
+    fn primary_among(&self, groups: &[GroupEntry], gid: u32) -> Option<Group> {
+        groups
+            .iter()
+            .filter_map(|g| g.posix(&self.cfg))
+            .find(|g| g.gid == gid)
+    }
+
     /// The primary group: the group entry with the user's `gidNumber`, or just the
     /// number when no entry has it.
     async fn primary_group(&self, ldap: Handle, gid: u32) -> std::result::Result<Group, Failure> {
@@ -466,7 +481,9 @@ impl Inner {
 
     /// One resolution on one connection. For RFC2307 name lookups the user and group
     /// searches go out together (round trip 1); the primary group's name follows only
-    /// when the user is not listed in it (round trip 2).
+    /// when the user is not listed in it (round trip 2). Otherwise the user comes first
+    /// (its name or DN is needed), then its groups and primary group together, then
+    /// one round trip per level of RFC2307bis nesting.
     async fn resolve_user(
         &self,
         ldap: Handle,
@@ -492,27 +509,34 @@ impl Inner {
         let Some(user) = query::pick_user(&self.cfg, key, entries)? else {
             return Ok(None);
         };
-        let member_of = match early_groups {
-            Some(entries) => entries,
-            None => {
-                self.group_search(ldap.clone(), self.direct_groups_filter(&user))
-                    .await?
+        let (all, primary) = match early_groups {
+            // Round trip 2, only when the user's primary group does not list them.
+            Some(entries) => {
+                let direct = self.group_entries(&entries)?;
+                let primary = self.primary_among(&direct, user.gid);
+                let primary = match primary {
+                    Some(g) => g,
+                    None => self.primary_group(ldap.clone(), user.gid).await?,
+                };
+                (direct, primary)
             }
-        };
-        let direct = member_of
-            .iter()
-            .map(|e| query::group_entry(&self.cfg, e))
-            .collect::<Result<Vec<_>>>()?;
-        let all = match self.cfg.schema {
-            LdapSchema::Rfc2307 => direct,
-            LdapSchema::Rfc2307bis => self.nested_groups(&ldap, direct).await?,
+            // Round trip 2: memberships and the primary group together; nesting follows.
+            None => {
+                let memberships = async {
+                    let entries = self
+                        .group_search(ldap.clone(), self.direct_groups_filter(&user))
+                        .await?;
+                    let direct = self.group_entries(&entries)?;
+                    match self.cfg.schema {
+                        LdapSchema::Rfc2307 => Ok(direct),
+                        LdapSchema::Rfc2307bis => self.nested_groups(&ldap, direct).await,
+                    }
+                };
+                tokio::try_join!(memberships, self.primary_group(ldap.clone(), user.gid))?
+            }
         };
         let mut others: Vec<Group> = all.iter().filter_map(|g| g.posix(&self.cfg)).collect();
         others.sort_by_key(|g| g.gid);
-        let primary = match others.iter().find(|g| g.gid == user.gid) {
-            Some(g) => g.clone(),
-            None => self.primary_group(ldap, user.gid).await?,
-        };
         Ok(Some(Identity {
             name: user.name,
             uid: user.uid,
