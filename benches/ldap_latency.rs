@@ -35,7 +35,7 @@ impl Stats {
         let at = |q: f64| self.0[((n as f64 * q) as usize).min(n - 1)];
         let mean = self.0.iter().sum::<Duration>() / n as u32;
         println!(
-            "{what:<48} n={n:<5} median {:>7.1} µs  p90 {:>7.1} µs  p99 {:>7.1} µs  mean {:>7.1} µs",
+            "{what:<52} n={n:<5} median {:>7.1} µs  p90 {:>7.1} µs  p99 {:>7.1} µs  mean {:>7.1} µs",
             micros(at(0.5)),
             micros(at(0.9)),
             micros(at(0.99)),
@@ -141,6 +141,15 @@ fn main() {
     let resolver = Resolver::new(conf.config()).unwrap();
     time(ROUNDS, || resolver.resolve("alice").unwrap())
         .row("proxid resolve, pooled connection, no cache");
+
+    let bis = Slapd::start(Schema::Rfc2307bis, &support::fixture("rfc2307bis.ldif"));
+    let conf = ConfFile::new(
+        &[&bis.ldap_uri],
+        "connections = 1\nschema = \"rfc2307bis\"\nnested_group_depth = 2\n",
+    );
+    let resolver_bis = Resolver::new(conf.config()).unwrap();
+    time(ROUNDS, || resolver_bis.resolve("alice").unwrap())
+        .row("proxid resolve, rfc2307bis, nesting depth 2 (4 RTT)");
 
     for (label, uri, extra) in [
         (

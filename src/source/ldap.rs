@@ -359,9 +359,9 @@ impl Inner {
                     let why = e.to_string();
                     if lease.fresh {
                         self.pool.mark_dead(lease.server, &why);
-                        self.pool.discard(&lease).await;
+                        self.pool.discard(&lease);
                     } else {
-                        self.pool.discard_server(lease.server).await;
+                        self.pool.discard_server(lease.server);
                     }
                     last = Some(unavailable(format!("{uri}: {why}")));
                 }
@@ -369,7 +369,7 @@ impl Inner {
                     let after_ms = duration_ms(timeout);
                     self.pool
                         .mark_dead(lease.server, &format!("no answer within {after_ms} ms"));
-                    self.pool.discard_server(lease.server).await;
+                    self.pool.discard_server(lease.server);
                     last = Some(Error::Timeout {
                         source_name: SOURCE.into(),
                         after_ms,

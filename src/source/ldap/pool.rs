@@ -251,20 +251,23 @@ impl Pool {
     }
 
     /// Drops the leased connection from the pool, unless it was already replaced.
-    pub(crate) async fn discard(&self, lease: &Lease) {
-        let mut held = self.slots[lease.slot].lock().await;
-        if held.as_ref().is_some_and(|c| c.id == lease.id) {
-            *held = None;
+    /// Never waits: a slot that is locked is being reconnected by someone else.
+    pub(crate) fn discard(&self, lease: &Lease) {
+        if let Ok(mut held) = self.slots[lease.slot].try_lock() {
+            if held.as_ref().is_some_and(|c| c.id == lease.id) {
+                *held = None;
+            }
         }
     }
 
     /// Drops every pooled connection to `server` (it hung, or closed one of them, as a
     /// restarting server closes all).
-    pub(crate) async fn discard_server(&self, server: usize) {
+    pub(crate) fn discard_server(&self, server: usize) {
         for slot in &self.slots {
-            let mut held = slot.lock().await;
-            if held.as_ref().is_some_and(|c| c.server == server) {
-                *held = None;
+            if let Ok(mut held) = slot.try_lock() {
+                if held.as_ref().is_some_and(|c| c.server == server) {
+                    *held = None;
+                }
             }
         }
     }
