@@ -704,3 +704,28 @@ fn the_system_store_is_used_and_an_empty_one_is_refused() {
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("system certificate store"), "{stderr}");
 }
+
+#[test]
+fn the_attribute_map_is_honoured_and_checked() {
+    let uri = rfc2307().ldap_uri.clone();
+    let conf = ConfFile::new(
+        &[&uri],
+        "[ldap.map]\nuid = \"cn\"\nlogin_shell = \"sn\"\nuser_filter = \"objectClass=inetOrgPerson\"\n",
+    );
+    let id = resolver_for(&conf).resolve("user 0").unwrap();
+    assert_eq!((id.uid, id.shell.as_str(), id.gid), (10001, "user0", 10000));
+
+    for (map, needle) in [
+        ("uid = \"uid)(x\"", "not an LDAP attribute name"),
+        ("member = \"\"", "not an LDAP attribute name"),
+        (
+            "user_filter = \"(objectClass=posixAccount\"",
+            "not a valid LDAP filter",
+        ),
+    ] {
+        let conf = ConfFile::new(&[&uri], &format!("[ldap.map]\n{map}\n"));
+        let err = Resolver::new(conf.config()).unwrap_err();
+        assert!(matches!(err, Error::Config { .. }), "{map}: {err}");
+        assert!(err.to_string().contains(needle), "{map}: {err}");
+    }
+}
