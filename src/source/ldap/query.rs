@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::identity::Group;
 
 /// A filter from the configuration, parenthesised if the administrator left that out.
-fn wrapped(filter: &str) -> String {
+pub(crate) fn wrapped(filter: &str) -> String {
     let filter = filter.trim();
     if filter.starts_with('(') {
         filter.to_owned()
