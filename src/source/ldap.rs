@@ -242,12 +242,7 @@ impl LdapSource {
                     let inner = inner.clone();
                     async move {
                         let uid = inner.cfg.map.uid.clone();
-                        let filter = inner.cfg.map.user_filter.clone();
-                        let filter = if filter.trim().starts_with('(') {
-                            filter
-                        } else {
-                            format!("({filter})")
-                        };
+                        let filter = query::wrapped(&inner.cfg.map.user_filter);
                         let entries =
                             search_paged(ldap, &inner.cfg.user_base, &filter, vec![uid.clone()])
                                 .await?;
