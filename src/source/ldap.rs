@@ -9,6 +9,22 @@
 //! does not survive fork(): in the child, lookups fail with `Unavailable` instead of
 //! hanging; open a new resolver there.
 //!
+//! Connections, timeouts, failover (`pool`):
+//! - `connections` pooled connections, opened on first use and shared: ldap3
+//!   multiplexes concurrent operations on one connection. No connect or bind per lookup.
+//!   A pooled connection found broken is replaced, with every other one to that server.
+//! - `connect_timeout` bounds TCP connect plus the TLS or StartTLS handshake; the bind
+//!   and each whole resolution on one connection (all its searches) are bounded by
+//!   `operation_timeout`.
+//! - `uris` are tried in order. A server that fails to connect or does not answer in
+//!   time is skipped for 10 s (so it costs its timeout once, not on every lookup); while
+//!   every server is skipped, lookups fail at once with the reasons. Connections are
+//!   reopened after 10 minutes, so a preferred server that came back is used again.
+//! - TLS is rustls (ring), verifying the certificate and host name against `ca_file`,
+//!   else the system store; a store that yields no certificate is a startup error.
+//!   TCP_NODELAY is set: without it, the second of two concurrent searches waits for the
+//!   first one's delayed ACK.
+//!
 //! Rules (each explained where it is implemented, in `query`):
 //! - names match byte for byte, although LDAP compares `uid` ignoring case;
 //! - two entries for one name or ID, a missing or invalid `uidNumber`/`gidNumber`,
