@@ -8,6 +8,7 @@ use crate::config::{Config, Mode};
 use crate::error::{Error, Result};
 use crate::identity::{validate_name, Group, Identity};
 use crate::identity_store::{Interner, StoredIdentity};
+use crate::source::ldap::LdapSource;
 use crate::source::local::LocalSource;
 use crate::source::Source;
 
@@ -47,12 +48,7 @@ impl Resolver {
     pub fn new(config: Config) -> Result<Resolver> {
         let source: Arc<dyn Source> = match config.resolution.mode {
             Mode::Client => Arc::new(LocalSource::new()),
-            Mode::Server => {
-                return Err(Error::config(
-                    config.path.clone().unwrap_or_default(),
-                    "server-side resolution (LDAP) is not built into this version",
-                ))
-            }
+            Mode::Server => Arc::new(LdapSource::new(&config)?),
         };
         Ok(Resolver::with_source(config, source))
     }

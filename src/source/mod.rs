@@ -2,6 +2,7 @@
 //! treat differently: `Ok(Some(_))` found, `Ok(None)` not found (refuse, do not guess),
 //! `Err(Unavailable | Timeout)` the source could not say (retry, serve stale, fail).
 
+pub mod ldap;
 pub mod local;
 
 use crate::error::Result;

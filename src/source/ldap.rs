@@ -1,0 +1,638 @@
+//! Server-side resolution from an LDAP directory (RFC2307 and RFC2307bis) over ldap3.
+//!
+//! Shape: the source owns a small private Tokio runtime. Callers are plain threads:
+//! each lookup is spawned onto that runtime and the caller waits on a std channel, so
+//! this works from any thread, including one that is itself inside another Tokio
+//! runtime (where ldap3's sync `LdapConn` would panic). Such a caller's thread is
+//! blocked for the lookup, as with any blocking call: async callers should use
+//! `spawn_blocking`. The runtime's threads stop when the source is dropped. A source
+//! does not survive fork(): in the child, lookups fail with `Unavailable` instead of
+//! hanging; open a new resolver there.
+//!
+//! Connections, timeouts, failover (`pool`):
+//! - `connections` pooled connections, opened on first use and shared: ldap3
+//!   multiplexes concurrent operations on one connection. No connect or bind per lookup.
+//!   A pooled connection found broken is replaced, with every other one to that server.
+//! - `connect_timeout` bounds TCP connect plus the TLS or StartTLS handshake; the bind
+//!   and each whole resolution on one connection (all its searches) are bounded by
+//!   `operation_timeout`.
+//! - `uris` are tried in order. A server that fails to connect or does not answer in
+//!   time is skipped for 10 s (so it costs its timeout once, not on every lookup); while
+//!   every server is skipped, lookups fail at once with the reasons. Connections are
+//!   reopened after 10 minutes, so a preferred server that came back is used again.
+//! - TLS is rustls (ring), verifying the certificate and host name against `ca_file`,
+//!   else the system store; a store that yields no certificate is a startup error.
+//!   TCP_NODELAY is set: without it, the second of two concurrent searches waits for the
+//!   first one's delayed ACK.
+//!
+//! Rules (each explained where it is implemented, in `query`):
+//! - names match byte for byte, although LDAP compares `uid` ignoring case;
+//! - two entries for one name or ID, a missing or invalid `uidNumber`/`gidNumber`,
+//!   are errors naming the DNs, never a guess;
+//! - UID/GID below `min_uid`/`min_gid` (0 always) never come from LDAP;
+//! - every value placed in a filter is escaped (RFC 4515);
+//! - only the attributes we use are requested: never a group's member list;
+//! - a search the server cuts at its size limit is asked again with paging (one paged
+//!   search per connection at a time: OpenLDAP keeps one paging state per connection);
+//!   an answer is complete or an error, never a silently truncated group list.
+
+mod pool;
+mod query;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::{LdapError, Scope, SearchEntry};
+
+use crate::config::{Config, LdapConfig, LdapSchema};
+use crate::error::{Error, Result};
+use crate::identity::{ordered_groups, Group, Identity};
+use crate::source::Source;
+
+use pool::{unavailable, Handle, Pool, Server, SOURCE};
+use query::{GroupEntry, UserEntry, UserKey};
+
+/// Entries per page. Servers cap this themselves (AD at 1000); paging is what makes
+/// result sets larger than the server's size limit come back whole.
+const PAGE_SIZE: i32 = 500;
+/// Member DNs per nested-group search (keeps filters a sane size).
+const NESTED_BATCH: usize = 64;
+/// LDAP result code sizeLimitExceeded.
+const SIZE_LIMIT_EXCEEDED: u32 = 4;
+/// Worker threads of the private runtime. Lookups are I/O-bound.
+const RUNTIME_THREADS: usize = 2;
+
+/// Resolves users and groups from LDAP. `Send + Sync`; share one per process.
+pub struct LdapSource {
+    inner: Arc<Inner>,
+    runtime: Option<tokio::runtime::Runtime>,
+    /// The process that built the runtime. A forked child has the runtime's memory but
+    /// none of its threads: a lookup there would wait forever, so it is refused.
+    pid: u32,
+}
+
+impl std::fmt::Debug for LdapSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapSource")
+            .field("uris", &self.inner.cfg.uris)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    cfg: LdapConfig,
+    pool: Pool,
+    user_attrs: Vec<String>,
+    group_attrs: Vec<String>,
+}
+
+/// Why one attempt at a lookup failed: the connection (try another), or the answer
+/// (report it).
+enum Failure {
+    Connection(LdapError),
+    Answer(Error),
+}
+
+impl From<LdapError> for Failure {
+    fn from(e: LdapError) -> Self {
+        match e {
+            // busy / unavailable: this server cannot answer now; another one may.
+            LdapError::LdapResult { result } if matches!(result.rc, 51 | 52) => {
+                Failure::Connection(LdapError::LdapResult { result })
+            }
+            // Any other result code is the directory's answer: asking elsewhere will
+            // not change it.
+            LdapError::LdapResult { result } => Failure::Answer(unavailable(format!(
+                "the server answered {} ({}){}",
+                result.rc,
+                result_code_name(result.rc),
+                if result.text.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", result.text)
+                }
+            ))),
+            e => Failure::Connection(e),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Answer(e)
+    }
+}
+
+fn result_code_name(rc: u32) -> &'static str {
+    match rc {
+        2 => "protocol error",
+        3 => "time limit exceeded",
+        4 => "size limit exceeded: the answer would be incomplete",
+        10 => "referral",
+        11 => "administrative limit exceeded",
+        32 => "no such object: check user_base / group_base",
+        34 => "invalid DN syntax",
+        48 => "inappropriate authentication",
+        49 => "invalid credentials",
+        50 => "insufficient access rights",
+        51 => "busy",
+        52 => "unavailable",
+        53 => "unwilling to perform",
+        _ => "LDAP error",
+    }
+}
+
+impl LdapSource {
+    /// Builds the source from the `[ldap]` section. Checks what can be checked without
+    /// a server (URIs, attribute names, insecure binds, TLS trust); connects lazily.
+    pub fn new(config: &Config) -> Result<LdapSource> {
+        let file = config.path.clone().unwrap_or_default();
+        let bad = |message: String| Error::config(&file, message);
+        let cfg = config
+            .ldap
+            .clone()
+            .ok_or_else(|| bad("LDAP resolution needs an [ldap] section".into()))?;
+        let servers = cfg
+            .uris
+            .iter()
+            .map(|u| Server::parse(u).map_err(|e| bad(format!("[ldap] uris: {e}"))))
+            .collect::<Result<Vec<_>>>()?;
+        let m = &cfg.map;
+        for (key, name) in [
+            ("uid", &m.uid),
+            ("uid_number", &m.uid_number),
+            ("gid_number", &m.gid_number),
+            ("member_uid", &m.member_uid),
+            ("member", &m.member),
+            ("home_directory", &m.home_directory),
+            ("login_shell", &m.login_shell),
+            ("group_name", &m.group_name),
+        ] {
+            query::check_attribute_name(key, name).map_err(bad)?;
+        }
+        for filter in [&m.user_filter, &m.group_filter] {
+            ldap3::parse_filter(query::and_equals(filter, "x", "y"))
+                .map_err(|_| bad(format!("[ldap.map] {filter:?} is not a valid LDAP filter")))?;
+        }
+        if cfg.bind_dn.is_some() && !cfg.allow_insecure_bind && !cfg.starttls {
+            if let Some(s) = servers.iter().find(|s| !s.tls && !s.is_loopback()) {
+                return Err(bad(format!(
+                    "[ldap] refusing to send the bind password in clear text to {}: use \
+                     ldaps://, starttls = true, or allow_insecure_bind = true",
+                    s.uri
+                )));
+            }
+        }
+        let tls = if cfg.starttls || servers.iter().any(|s| s.tls) {
+            Some(pool::tls_config(cfg.ca_file.as_deref()).map_err(|e| bad(format!("[ldap] {e}")))?)
+        } else {
+            None
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(RUNTIME_THREADS)
+            // Only host-name resolution (getaddrinfo) runs on blocking threads.
+            .max_blocking_threads(RUNTIME_THREADS)
+            .thread_name("proxid-ldap")
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| Error::Io {
+                context: "starting the LDAP client runtime".into(),
+                source: e,
+            })?;
+        let user_attrs = vec![
+            m.uid.clone(),
+            m.uid_number.clone(),
+            m.gid_number.clone(),
+            m.home_directory.clone(),
+            m.login_shell.clone(),
+        ];
+        let group_attrs = vec![m.group_name.clone(), m.gid_number.clone()];
+        Ok(LdapSource {
+            inner: Arc::new(Inner {
+                pool: Pool::new(cfg.clone(), servers, tls),
+                cfg,
+                user_attrs,
+                group_attrs,
+            }),
+            runtime: Some(runtime),
+            pid: std::process::id(),
+        })
+    }
+
+    /// Runs a lookup on the private runtime and waits for it on this thread.
+    fn run<T, F, Fut>(&self, lookup: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Inner>) -> Fut,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        if std::process::id() != self.pid {
+            return Err(unavailable(
+                "this resolver was opened before fork(); open a new one in the child",
+            ));
+        }
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| unavailable("the LDAP source is shut down"))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let work = lookup(self.inner.clone());
+        runtime.spawn(async move {
+            let _ = tx.send(work.await);
+        });
+        rx.recv()
+            .map_err(|_| unavailable("the lookup stopped unexpectedly (the LDAP client failed)"))?
+    }
+
+    /// Every user name in the directory (all `uid` values of entries matching the user
+    /// filter), fetched page by page so directories beyond the server's size limit
+    /// come back whole.
+    pub fn user_names(&self) -> Result<Vec<String>> {
+        self.run(|inner| async move {
+            inner
+                .with_connection(|ldap| {
+                    let inner = inner.clone();
+                    async move {
+                        let uid = inner.cfg.map.uid.clone();
+                        let filter = query::wrapped(&inner.cfg.map.user_filter);
+                        let entries =
+                            search_paged(ldap, &inner.cfg.user_base, &filter, vec![uid.clone()])
+                                .await?;
+                        Ok(entries
+                            .iter()
+                            .flat_map(|e| query::values(e, &uid).to_vec())
+                            .collect())
+                    }
+                })
+                .await
+        })
+    }
+}
+
+impl Drop for LdapSource {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            if std::process::id() == self.pid {
+                // Never blocks, so dropping the source inside an async context is safe.
+                runtime.shutdown_background();
+            } else {
+                // After fork() the runtime's threads do not exist here; leave it alone.
+                std::mem::forget(runtime);
+            }
+        }
+    }
+}
+
+/// A subtree search returning whole entries. Asked plainly first, since nearly every
+/// lookup fits in one answer; if the server stops at its size limit, asked again with
+/// paging, so the answer is complete or an error, never silently truncated.
+async fn search(
+    handle: Handle,
+    base: &str,
+    filter: &str,
+    attrs: Vec<String>,
+) -> std::result::Result<Vec<SearchEntry>, Failure> {
+    let mut ldap = handle.ldap.clone();
+    let mut stream = ldap
+        .streaming_search_with(
+            EntriesOnly::new(),
+            base,
+            Scope::Subtree,
+            filter,
+            attrs.clone(),
+        )
+        .await?;
+    let mut entries = Vec::new();
+    while let Some(entry) = stream.next().await? {
+        entries.push(SearchEntry::construct(entry));
+    }
+    let done = stream.finish().await;
+    if done.rc == SIZE_LIMIT_EXCEEDED {
+        return search_paged(handle, base, filter, attrs).await;
+    }
+    done.success()?;
+    Ok(entries)
+}
+
+/// A subtree search in pages of `PAGE_SIZE`, one paged search per connection at a time.
+async fn search_paged(
+    handle: Handle,
+    base: &str,
+    filter: &str,
+    attrs: Vec<String>,
+) -> std::result::Result<Vec<SearchEntry>, Failure> {
+    let _one_at_a_time = handle.paging.lock().await;
+    let mut ldap = handle.ldap.clone();
+    let adapters: Vec<Box<dyn Adapter<String, Vec<String>>>> = vec![
+        Box::new(EntriesOnly::new()),
+        Box::new(PagedResults::new(PAGE_SIZE)),
+    ];
+    let mut stream = ldap
+        .streaming_search_with(adapters, base, Scope::Subtree, filter, attrs)
+        .await?;
+    let mut entries = Vec::new();
+    while let Some(entry) = stream.next().await? {
+        entries.push(SearchEntry::construct(entry));
+    }
+    stream.finish().await.success()?;
+    Ok(entries)
+}
+
+impl Inner {
+    /// Runs `op` on a pooled connection within `operation_timeout`. A pooled connection
+    /// that turns out broken is replaced (with every other pooled connection to that
+    /// server: they were most likely cut together) and the lookup retried; a server
+    /// that fails on a fresh connection, or does not answer in time, is marked dead
+    /// and the next one tried.
+    async fn with_connection<T, F, Fut>(&self, op: F) -> Result<T>
+    where
+        F: Fn(Handle) -> Fut,
+        Fut: Future<Output = std::result::Result<T, Failure>>,
+    {
+        let timeout = self.cfg.operation_timeout;
+        let mut last: Option<Error> = None;
+        // Each server fails at most twice (a stale pooled connection, then a fresh one)
+        // before it is dead and skipped.
+        for _ in 0..2 * self.pool.server_count() + 1 {
+            let lease = match self.pool.get().await {
+                Ok(lease) => lease,
+                Err(e) => return Err(last.unwrap_or(e)),
+            };
+            let uri = &self.pool.server(lease.server).uri;
+            match tokio::time::timeout(timeout, op(lease.handle.clone())).await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(Failure::Answer(e))) => return Err(e),
+                Ok(Err(Failure::Connection(e))) => {
+                    let why = e.to_string();
+                    if lease.fresh {
+                        self.pool.mark_dead(lease.server, &why);
+                        self.pool.discard(&lease);
+                    } else {
+                        self.pool.discard_server(lease.server);
+                    }
+                    last = Some(unavailable(format!("{uri}: {why}")));
+                }
+                Err(_) => {
+                    let after_ms = duration_ms(timeout);
+                    self.pool
+                        .mark_dead(lease.server, &format!("no answer within {after_ms} ms"));
+                    self.pool.discard_server(lease.server);
+                    last = Some(Error::Timeout {
+                        source_name: SOURCE.into(),
+                        after_ms,
+                    });
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| unavailable("no LDAP server answered")))
+    }
+
+    fn user_filter(&self, key: &UserKey) -> String {
+        let map = &self.cfg.map;
+        match key {
+            UserKey::Name(name) => query::and_equals(&map.user_filter, &map.uid, name),
+            UserKey::Uid(uid) => {
+                query::and_equals(&map.user_filter, &map.uid_number, &uid.to_string())
+            }
+        }
+    }
+
+    fn group_search(
+        &self,
+        ldap: Handle,
+        filter: String,
+    ) -> impl Future<Output = std::result::Result<Vec<SearchEntry>, Failure>> + Send + 'static {
+        let base = self.cfg.group_base.clone();
+        let attrs = self.group_attrs.clone();
+        async move { search(ldap, &base, &filter, attrs).await }
+    }
+
+    /// Groups listing the user directly: by `memberUid` (RFC2307), and in RFC2307bis by
+    /// `member` DN too (as nss-pam-ldapd does, so mixed directories work).
+    fn direct_groups_filter(&self, user: &UserEntry) -> String {
+        let map = &self.cfg.map;
+        match self.cfg.schema {
+            LdapSchema::Rfc2307 => {
+                query::and_equals(&map.group_filter, &map.member_uid, &user.name)
+            }
+            LdapSchema::Rfc2307bis => query::and_any_of(
+                &map.group_filter,
+                &[(&map.member_uid, &user.name), (&map.member, &user.dn)],
+            ),
+        }
+    }
+
+    /// Follows RFC2307bis nesting up to `nested_group_depth` levels, visiting each group
+    /// once (so membership cycles end).
+    async fn nested_groups(
+        &self,
+        ldap: &Handle,
+        direct: Vec<GroupEntry>,
+    ) -> std::result::Result<Vec<GroupEntry>, Failure> {
+        let mut seen: HashSet<String> = direct.iter().map(|g| query::dn_key(&g.dn)).collect();
+        let mut frontier: Vec<String> = direct.iter().map(|g| g.dn.clone()).collect();
+        let mut all = direct;
+        for _ in 0..self.cfg.nested_group_depth {
+            if frontier.is_empty() {
+                break;
+            }
+            let mut next = Vec::new();
+            for batch in frontier.chunks(NESTED_BATCH) {
+                let pairs: Vec<(&str, &str)> = batch
+                    .iter()
+                    .map(|dn| (self.cfg.map.member.as_str(), dn.as_str()))
+                    .collect();
+                let filter = query::and_any_of(&self.cfg.map.group_filter, &pairs);
+                for entry in self.group_search(ldap.clone(), filter).await? {
+                    let group = query::group_entry(&self.cfg, &entry)?;
+                    if seen.insert(query::dn_key(&group.dn)) {
+                        next.push(group.dn.clone());
+                        all.push(group);
+                    }
+                }
+            }
+            frontier = next;
+        }
+        Ok(all)
+    }
+
+    fn group_entries(&self, entries: &[SearchEntry]) -> Result<Vec<GroupEntry>> {
+        entries
+            .iter()
+            .map(|e| query::group_entry(&self.cfg, e))
+            .collect()
+    }
+
+    /// The primary group when it is among the groups listing the user.
+    fn primary_among(&self, groups: &[GroupEntry], gid: u32) -> Option<Group> {
+        groups
+            .iter()
+            .filter_map(|g| g.posix(&self.cfg))
+            .find(|g| g.gid == gid)
+    }
+
+    /// The primary group: the group entry with the user's `gidNumber`, or just the
+    /// number when no entry has it.
+    async fn primary_group(&self, ldap: Handle, gid: u32) -> std::result::Result<Group, Failure> {
+        let map = &self.cfg.map;
+        let filter = query::and_equals(&map.group_filter, &map.gid_number, &gid.to_string());
+        let entries = self.group_search(ldap, filter).await?;
+        let what = format!("{} {gid} (primary group)", map.gid_number);
+        Ok(
+            query::pick_group(&self.cfg, None, &what, entries)?.unwrap_or(Group {
+                name: gid.to_string(),
+                gid,
+            }),
+        )
+    }
+
+    /// One resolution on one connection. For RFC2307 name lookups the user and group
+    /// searches go out together (round trip 1); the primary group's name follows only
+    /// when the user is not listed in it (round trip 2). Otherwise the user comes first
+    /// (its name or DN is needed), then its groups and primary group together, then
+    /// one round trip per level of RFC2307bis nesting.
+    async fn resolve_user(
+        &self,
+        ldap: Handle,
+        key: &UserKey,
+    ) -> std::result::Result<Option<Identity>, Failure> {
+        let user_filter = self.user_filter(key);
+        let user_search = search(
+            ldap.clone(),
+            &self.cfg.user_base,
+            &user_filter,
+            self.user_attrs.clone(),
+        );
+        let (entries, early_groups) = match (key, self.cfg.schema) {
+            (UserKey::Name(name), LdapSchema::Rfc2307) => {
+                let map = &self.cfg.map;
+                let filter = query::and_equals(&map.group_filter, &map.member_uid, name);
+                let (users, groups) =
+                    tokio::try_join!(user_search, self.group_search(ldap.clone(), filter))?;
+                (users, Some(groups))
+            }
+            _ => (user_search.await?, None),
+        };
+        let Some(user) = query::pick_user(&self.cfg, key, entries)? else {
+            return Ok(None);
+        };
+        let (all, primary) = match early_groups {
+            // Round trip 2, only when the user's primary group does not list them.
+            Some(entries) => {
+                let direct = self.group_entries(&entries)?;
+                let primary = self.primary_among(&direct, user.gid);
+                let primary = match primary {
+                    Some(g) => g,
+                    None => self.primary_group(ldap.clone(), user.gid).await?,
+                };
+                (direct, primary)
+            }
+            // Round trip 2: memberships and the primary group together; nesting follows.
+            None => {
+                let memberships = async {
+                    let entries = self
+                        .group_search(ldap.clone(), self.direct_groups_filter(&user))
+                        .await?;
+                    let direct = self.group_entries(&entries)?;
+                    match self.cfg.schema {
+                        LdapSchema::Rfc2307 => Ok(direct),
+                        LdapSchema::Rfc2307bis => self.nested_groups(&ldap, direct).await,
+                    }
+                };
+                tokio::try_join!(memberships, self.primary_group(ldap.clone(), user.gid))?
+            }
+        };
+        let mut others: Vec<Group> = all.iter().filter_map(|g| g.posix(&self.cfg)).collect();
+        others.sort_by_key(|g| g.gid);
+        Ok(Some(Identity {
+            name: user.name,
+            uid: user.uid,
+            gid: user.gid,
+            groups: ordered_groups(primary, others),
+            home: user.home,
+            shell: user.shell,
+            source: SOURCE.into(),
+        }))
+    }
+
+    async fn user(self: Arc<Self>, key: UserKey) -> Result<Option<Identity>> {
+        if let UserKey::Uid(uid) = key {
+            if uid < self.cfg.min_uid {
+                return Ok(None);
+            }
+        }
+        let this = self.clone();
+        self.with_connection(|ldap| {
+            let this = this.clone();
+            let key = key.clone();
+            async move { this.resolve_user(ldap, &key).await }
+        })
+        .await
+    }
+
+    async fn group(
+        self: Arc<Self>,
+        name: Option<String>,
+        gid: Option<u32>,
+    ) -> Result<Option<Group>> {
+        let map = &self.cfg.map;
+        let (filter, what) = match (&name, gid) {
+            (Some(n), _) => (
+                query::and_equals(&map.group_filter, &map.group_name, n),
+                format!("group name {n:?}"),
+            ),
+            (None, Some(g)) if g >= self.cfg.min_gid => (
+                query::and_equals(&map.group_filter, &map.gid_number, &g.to_string()),
+                format!("{} {g}", map.gid_number),
+            ),
+            _ => return Ok(None),
+        };
+        let this = self.clone();
+        self.with_connection(|ldap| {
+            let this = this.clone();
+            let (filter, what, name) = (filter.clone(), what.clone(), name.clone());
+            async move {
+                let entries = this.group_search(ldap, filter).await?;
+                Ok(query::pick_group(
+                    &this.cfg,
+                    name.as_deref(),
+                    &what,
+                    entries,
+                )?)
+            }
+        })
+        .await
+    }
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Source for LdapSource {
+    fn kind(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<Identity>> {
+        let key = UserKey::Name(name.to_owned());
+        self.run(|inner| inner.user(key))
+    }
+
+    fn user_by_uid(&self, uid: u32) -> Result<Option<Identity>> {
+        self.run(|inner| inner.user(UserKey::Uid(uid)))
+    }
+
+    fn group_by_name(&self, name: &str) -> Result<Option<Group>> {
+        let name = name.to_owned();
+        self.run(|inner| inner.group(Some(name), None))
+    }
+
+    fn group_by_gid(&self, gid: u32) -> Result<Option<Group>> {
+        self.run(|inner| inner.group(None, Some(gid)))
+    }
+}

@@ -1,0 +1,731 @@
+//! Server-side resolution against a real slapd (one per schema, shared by the tests of
+//! this binary): both schemas, nesting, hostile names, refusal of ambiguous data,
+//! TLS, binds, failover, timeouts and many threads at once.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use proxid::error::Error;
+use proxid::source::ldap::LdapSource;
+use proxid::source::Source;
+use proxid::{Identity, Resolver};
+use support::slapd::{make_certificates, Slapd};
+use support::{rfc2307, rfc2307bis, BlackHole, ConfFile};
+
+fn resolver_for(conf: &ConfFile) -> Resolver {
+    Resolver::new(conf.config()).expect("resolver")
+}
+
+fn rfc2307_resolver() -> &'static Resolver {
+    static R: std::sync::OnceLock<(ConfFile, Resolver)> = std::sync::OnceLock::new();
+    &R.get_or_init(|| {
+        let conf = ConfFile::new(&[&rfc2307().ldap_uri], "");
+        let r = resolver_for(&conf);
+        (conf, r)
+    })
+    .1
+}
+
+fn bis_resolver(depth: u32) -> Resolver {
+    let conf = ConfFile::new(
+        &[&rfc2307bis().ldap_uri],
+        &format!("schema = \"rfc2307bis\"\nnested_group_depth = {depth}\n"),
+    );
+    resolver_for(&conf)
+}
+
+fn broken_resolver() -> Resolver {
+    let conf = ConfFile::new(
+        &[&rfc2307().ldap_uri],
+        "user_base = \"ou=broken,dc=example,dc=org\"\ngroup_base = \"ou=broken,dc=example,dc=org\"\n\
+         [ldap.map]\nuser_filter = \"(objectClass=inetOrgPerson)\"\n",
+    );
+    resolver_for(&conf)
+}
+
+fn gids(id: &Identity) -> Vec<u32> {
+    id.gids()
+}
+
+/// (name, uid, gids primary first then ascending) for the RFC2307 fixtures.
+const RFC2307_CASES: &[(&str, u32, &[u32])] = &[
+    ("alice", 10001, &[10000, 10010, 10011, 10014]),
+    ("bob", 10002, &[10000, 10010]),
+    ("carol", 10003, &[10099]),
+    ("dave", 10004, &[10010]),
+    ("MixedCase", 10005, &[10000, 10016]),
+    ("alice2", 10021, &[10000]),
+];
+
+#[test]
+fn rfc2307_users_resolve_with_their_groups() {
+    let r = rfc2307_resolver();
+    for (name, uid, want) in RFC2307_CASES {
+        let id = r.resolve(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((id.name.as_str(), id.uid), (*name, *uid));
+        assert_eq!(gids(&id), *want, "{name}");
+        assert_eq!(id.source, "ldap");
+        assert_eq!(id.home, format!("/home/u{uid}"));
+        assert_eq!(id.shell, "/bin/bash");
+    }
+    let alice = r.resolve("alice").unwrap();
+    assert_eq!(
+        alice.group_names(),
+        ["staff", "devs", "ops", "cycle-a"],
+        "names come from the group entries"
+    );
+    // No entry has carol's primary GID: she still gets it, named by number.
+    assert_eq!(r.resolve("carol").unwrap().group_names(), ["10099"]);
+}
+
+#[test]
+fn uids_groups_and_gids_resolve() {
+    let r = rfc2307_resolver();
+    let alice = r.resolve_uid(10001).unwrap();
+    assert_eq!(
+        (alice.name.as_str(), gids(&alice)),
+        ("alice", vec![10000, 10010, 10011, 10014])
+    );
+    assert_eq!(r.group("devs").unwrap().gid, 10010);
+    assert_eq!(r.group_by_gid(10011).unwrap().name, "ops");
+    for missing in [
+        r.resolve_uid(4242).unwrap_err(),
+        r.group("nogroup").unwrap_err(),
+    ] {
+        assert!(matches!(missing, Error::NotFound { .. }), "{missing}");
+    }
+}
+
+#[test]
+fn gid_and_uid_zero_never_come_from_ldap() {
+    let r = rfc2307_resolver();
+    // alice is listed in a GID-0 group; it is dropped.
+    assert!(!r.resolve("alice").unwrap().gids().contains(&0));
+    assert!(matches!(r.group("root-alike"), Err(Error::NotFound { .. })));
+    assert!(matches!(r.group_by_gid(0), Err(Error::NotFound { .. })));
+    let b = broken_resolver();
+    for name in ["fakeroot", "rootgroup"] {
+        assert!(
+            matches!(b.resolve(name), Err(Error::NotFound { .. })),
+            "{name}"
+        );
+    }
+    assert!(matches!(b.resolve_uid(0), Err(Error::NotFound { .. })));
+}
+
+#[test]
+fn min_uid_and_min_gid_raise_the_floor() {
+    let conf = ConfFile::new(&[&rfc2307().ldap_uri], "min_uid = 10002\nmin_gid = 10011\n");
+    let r = resolver_for(&conf);
+    assert!(
+        matches!(r.resolve("alice"), Err(Error::NotFound { .. })),
+        "uid below"
+    );
+    assert!(
+        matches!(r.resolve("bob"), Err(Error::NotFound { .. })),
+        "gid below"
+    );
+    // carol's primary GID is above; dave's (10010) is below.
+    assert_eq!(r.resolve("carol").unwrap().uid, 10003);
+    assert!(matches!(r.resolve("dave"), Err(Error::NotFound { .. })));
+    assert!(matches!(r.group_by_gid(10010), Err(Error::NotFound { .. })));
+}
+
+/// Every hostile fixture name resolves to itself, in both schemas; ASCII ones are
+/// members of `hostile` by memberUid / member DN.
+#[test]
+fn hostile_names_resolve_exactly() {
+    let long = format!("l{}ng", "o".repeat(237));
+    let names = [
+        "MixedCase",
+        "with space",
+        "tr\u{e8}s-\u{fc}nicode-\u{540d}",
+        "star*",
+        "paren(",
+        "paren)",
+        "back\\slash",
+        "com,ma",
+        "plus+",
+        "#hash",
+        "quo\"te",
+        "semi;colon",
+        "less<",
+        "greater>",
+        "eq=ual",
+        long.as_str(),
+    ];
+    assert_eq!(long.len(), 240);
+    let bis = bis_resolver(0);
+    for r in [rfc2307_resolver(), &bis] {
+        for name in names {
+            let id = r.resolve(name).unwrap_or_else(|e| panic!("{name:?}: {e}"));
+            assert_eq!(id.name, name);
+            let by_uid = r.resolve_uid(id.uid).unwrap();
+            assert_eq!(by_uid.name, name);
+            assert_eq!(id.gids(), by_uid.gids());
+            assert_eq!(id.gids()[0], 10000);
+            assert_eq!(
+                id.gids().contains(&10016),
+                name.is_ascii(),
+                "{name:?}: {:?}",
+                id.gids()
+            );
+        }
+    }
+}
+
+#[test]
+fn filter_injection_finds_nothing() {
+    let bis = bis_resolver(3);
+    for r in [rfc2307_resolver(), &bis] {
+        for name in [
+            "*",
+            "inj)(uid=*",
+            "\\2a",
+            "alice*",
+            "*)(objectClass=*",
+            "alice)(|(uid=*",
+            "star\\2a",
+            "a\\",
+            "(",
+            ")",
+        ] {
+            let got = r.resolve(name);
+            assert!(
+                matches!(got, Err(Error::NotFound { .. })),
+                "{name:?}: {got:?}"
+            );
+            let got = r.group(name);
+            assert!(
+                matches!(got, Err(Error::NotFound { .. })),
+                "{name:?}: {got:?}"
+            );
+        }
+        // NUL never reaches the directory.
+        assert!(matches!(
+            r.resolve("alice\0"),
+            Err(Error::InvalidName { .. })
+        ));
+    }
+}
+
+/// LDAP matches `uid` ignoring case and surrounding spaces; proxid does not.
+#[test]
+fn names_match_case_and_spaces_exactly() {
+    let r = rfc2307_resolver();
+    for name in [
+        "ALICE",
+        "Alice",
+        "mixedcase",
+        "MIXEDCASE",
+        " alice",
+        "alice ",
+        "with  space",
+    ] {
+        let got = r.resolve(name);
+        assert!(
+            matches!(got, Err(Error::NotFound { .. })),
+            "{name:?}: {got:?}"
+        );
+    }
+    assert!(matches!(r.group("DEVS"), Err(Error::NotFound { .. })));
+}
+
+#[test]
+fn ambiguous_or_invalid_entries_are_errors_naming_the_dns() {
+    let b = broken_resolver();
+    let cases: &[(&str, &[&str])] = &[
+        ("dup", &["cn=dup one,ou=broken", "cn=dup two,ou=broken"]),
+        ("nouidnumber", &["uid=nouidnumber,ou=broken", "uidNumber"]),
+        ("nogidnumber", &["uid=nogidnumber,ou=broken", "gidNumber"]),
+        ("negative", &["uid=negative,ou=broken", "-5"]),
+        ("minusone", &["uid=minusone,ou=broken", "4294967295"]),
+        ("toolarge", &["uid=toolarge,ou=broken", "99999999999"]),
+        ("neggid", &["uid=neggid,ou=broken", "-1"]),
+        ("badgroupmember", &["cn=badgroup,ou=broken", "4294967295"]),
+        (
+            "sharedprimary",
+            &["cn=shared1,ou=broken", "cn=shared2,ou=broken"],
+        ),
+    ];
+    for (name, needles) in cases {
+        let err = b.resolve(name).expect_err(name);
+        assert!(matches!(err, Error::Directory { .. }), "{name}: {err}");
+        let text = err.to_string();
+        for needle in *needles {
+            assert!(text.contains(needle), "{name}: {text:?} lacks {needle:?}");
+        }
+    }
+    let err = b.resolve_uid(20003).unwrap_err().to_string();
+    assert!(
+        err.contains("uid=sameuid1") && err.contains("uid=sameuid2"),
+        "{err}"
+    );
+    let err = b.group_by_gid(20020).unwrap_err().to_string();
+    assert!(
+        err.contains("cn=shared1") && err.contains("cn=shared2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rfc2307bis_follows_nesting_to_the_configured_depth() {
+    // (depth, name, gids)
+    let cases: &[(u32, &str, &[u32])] = &[
+        (0, "alice", &[10000, 10010, 10011, 10014]),
+        (1, "alice", &[10000, 10010, 10011, 10012, 10014, 10015]),
+        (
+            2,
+            "alice",
+            &[10000, 10010, 10011, 10012, 10013, 10014, 10015],
+        ),
+        (
+            10,
+            "alice",
+            &[10000, 10010, 10011, 10012, 10013, 10014, 10015],
+        ),
+        (0, "bob", &[10000, 10010]),
+        // Through the non-POSIX groupOfNames "team", which gives no GID itself.
+        (1, "bob", &[10000, 10010, 10012, 10017]),
+        (2, "bob", &[10000, 10010, 10012, 10013, 10017]),
+        // memberUid-only group in a bis directory.
+        (0, "carol", &[10099, 10018]),
+        (2, "dave", &[10010, 10012, 10013]),
+    ];
+    let resolvers: Vec<(u32, Resolver)> = [0, 1, 2, 10]
+        .into_iter()
+        .map(|d| (d, bis_resolver(d)))
+        .collect();
+    for (depth, name, want) in cases {
+        let r = &resolvers.iter().find(|(d, _)| d == depth).unwrap().1;
+        let id = r.resolve(name).unwrap();
+        assert_eq!(id.gids(), *want, "depth {depth} {name}");
+        assert_eq!(
+            r.resolve_uid(id.uid).unwrap().gids(),
+            *want,
+            "by uid, depth {depth} {name}"
+        );
+    }
+    let r = &resolvers[0].1;
+    assert_eq!(r.group("team").ok(), None, "not a POSIX group");
+    assert_eq!(r.group("eng").unwrap().gid, 10012);
+}
+
+#[test]
+fn large_directories_come_back_whole() {
+    let r = rfc2307_resolver();
+    // joiner is in more groups than the server returns in one search without paging.
+    let unpaged = std::process::Command::new("ldapsearch")
+        .args([
+            "-x",
+            "-H",
+            &rfc2307().ldap_uri,
+            "-b",
+            "ou=many,dc=example,dc=org",
+        ])
+        .args(["(memberUid=joiner)", "cn"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        unpaged.status.code(),
+        Some(4),
+        "sizeLimitExceeded without paging"
+    );
+    let joiner = r.resolve("joiner").unwrap();
+    assert_eq!(joiner.groups.len(), support::JOINER_GROUPS + 1);
+    // A member of a group with BULK_USERS members: we never fetch the member list.
+    let bulk = r.resolve("bulk0999").unwrap();
+    assert_eq!(bulk.gids(), vec![10000, 29999]);
+    // Enumeration pages past the size limit.
+    let conf = ConfFile::new(
+        &[&rfc2307().ldap_uri],
+        "user_base = \"ou=many,dc=example,dc=org\"\n",
+    );
+    let source = LdapSource::new(&conf.config()).unwrap();
+    let names = source.user_names().unwrap();
+    assert_eq!(names.len(), support::BULK_USERS + 1);
+    assert!(names.len() > support::slapd::SIZE_LIMIT);
+}
+
+#[test]
+fn ldaps_and_starttls_verify_the_server() {
+    let s = rfc2307();
+    let ca = format!("ca_file = {:?}\n", s.ca_file.display().to_string());
+    let tls_cases = [
+        (s.ldaps_uri.clone(), ca.clone()),
+        (
+            s.ldap_uri.replace("127.0.0.1", "localhost"),
+            format!("{ca}starttls = true\n"),
+        ),
+    ];
+    for (uri, extra) in &tls_cases {
+        let conf = ConfFile::new(&[uri], extra);
+        let id = resolver_for(&conf)
+            .resolve("alice")
+            .unwrap_or_else(|e| panic!("{uri}: {e}"));
+        assert_eq!(id.uid, 10001);
+    }
+
+    // A CA that did not sign the server's certificate.
+    let other = tempfile::tempdir().unwrap();
+    let (wrong_ca, _, _) = make_certificates(other.path(), "other");
+    let wrong = format!("ca_file = {:?}\n", wrong_ca.display().to_string());
+    let tls_port = s.tls_port;
+    let refused = [
+        (s.ldaps_uri.clone(), wrong.clone()),
+        (
+            s.ldap_uri.replace("127.0.0.1", "localhost"),
+            format!("{wrong}starttls = true\n"),
+        ),
+        // Right CA, wrong name: the certificate names localhost only.
+        (format!("ldaps://127.0.0.1:{tls_port}"), ca.clone()),
+    ];
+    for (uri, extra) in &refused {
+        let conf = ConfFile::new(&[uri], extra);
+        let err = resolver_for(&conf).resolve("alice").expect_err(uri);
+        assert!(matches!(err, Error::Unavailable { .. }), "{uri}: {err}");
+        let text = err.to_string().to_lowercase();
+        assert!(
+            text.contains("certificate") || text.contains("name"),
+            "{uri}: {text}"
+        );
+    }
+}
+
+#[test]
+fn simple_bind_works_and_bad_passwords_fail() {
+    let s = rfc2307();
+    let dir = tempfile::tempdir().unwrap();
+    let good = ConfFile::new(
+        &[&s.ldap_uri],
+        &ConfFile::bind_lines(dir.path(), support::slapd::BIND_PW),
+    );
+    assert_eq!(resolver_for(&good).resolve("bob").unwrap().uid, 10002);
+    let bad = ConfFile::new(&[&s.ldap_uri], &ConfFile::bind_lines(dir.path(), "wrong"));
+    let err = resolver_for(&bad).resolve("bob").unwrap_err().to_string();
+    assert!(
+        err.contains("49") || err.contains("invalid credentials"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong"), "never shows the password: {err}");
+}
+
+#[test]
+fn clear_text_binds_to_remote_hosts_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bind = ConfFile::bind_lines(dir.path(), "pw");
+    // (uri, extra, accepted)
+    let cases = [
+        ("ldap://ldap.example.org", "", false),
+        ("ldap://192.0.2.1", "", false),
+        (
+            "ldap://ldap.example.org",
+            "allow_insecure_bind = true\n",
+            true,
+        ),
+        ("ldap://ldap.example.org", "starttls = true\n", true),
+        ("ldaps://ldap.example.org", "", true),
+        ("ldap://127.0.0.1", "", true),
+        ("ldap://localhost", "", true),
+    ];
+    for (uri, extra, accepted) in cases {
+        let conf = ConfFile::new(&[uri], &format!("{bind}{extra}"));
+        let got = Resolver::new(conf.config());
+        assert_eq!(got.is_ok(), accepted, "{uri} {extra}: {got:?}");
+        if let Err(e) = got {
+            assert!(e.to_string().contains("clear text"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn a_dead_first_server_is_skipped_and_remembered() {
+    let refused = support::dead_uri();
+    let conf = ConfFile::new(&[&refused, &rfc2307().ldap_uri], "connections = 2\n");
+    let r = resolver_for(&conf);
+    for _ in 0..4 {
+        assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    }
+
+    // A server that accepts and hangs up: tried once, then left alone while the other
+    // pooled connections open to the next server.
+    let slammer = support::Slammer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bind = ConfFile::bind_lines(dir.path(), support::slapd::BIND_PW);
+    let conf = ConfFile::new(
+        &[&slammer.uri(), &rfc2307().ldap_uri],
+        &format!("{bind}connections = 4\n"),
+    );
+    let r = resolver_for(&conf);
+    for _ in 0..8 {
+        assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    }
+    assert_eq!(slammer.accepted(), 1, "the dead server was retried");
+}
+
+#[test]
+fn a_black_hole_costs_at_most_the_timeout() {
+    let hole = BlackHole::start();
+    let limits = "connect_timeout = \"1s\"\noperation_timeout = \"1s\"\n";
+    let margin = Duration::from_millis(900);
+
+    // Alone, it times out within operation_timeout.
+    let conf = ConfFile::new(&[&hole.uri()], limits);
+    let r = resolver_for(&conf);
+    let started = Instant::now();
+    let err = r.resolve("alice").unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1) + margin,
+        "{:?}",
+        started.elapsed()
+    );
+    // Then it is remembered as dead: the next lookup fails at once.
+    let started = Instant::now();
+    assert!(r.resolve("alice").is_err());
+    assert!(started.elapsed() < margin, "{:?}", started.elapsed());
+
+    // Over TLS, the handshake never completes: connect_timeout bounds it.
+    let conf = ConfFile::new(
+        &[&format!("ldaps://127.0.0.1:{}", hole.port)],
+        &format!(
+            "{limits}ca_file = {:?}\n",
+            rfc2307().ca_file.display().to_string()
+        ),
+    );
+    let started = Instant::now();
+    let err = resolver_for(&conf).resolve("alice").unwrap_err();
+    assert!(err.to_string().contains("timed out"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1) + margin,
+        "{:?}",
+        started.elapsed()
+    );
+
+    // First in a list: one timeout, then the next server answers, and keeps answering.
+    let conf = ConfFile::new(&[&hole.uri(), &rfc2307().ldap_uri], limits);
+    let r = resolver_for(&conf);
+    let started = Instant::now();
+    assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    assert!(
+        started.elapsed() < Duration::from_secs(1) + margin,
+        "{:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    for _ in 0..8 {
+        assert_eq!(r.resolve("bob").unwrap().uid, 10002);
+    }
+    assert!(started.elapsed() < margin, "{:?}", started.elapsed());
+}
+
+#[test]
+fn connections_closed_by_the_server_are_replaced() {
+    let mut s = Slapd::start(
+        support::slapd::Schema::Rfc2307,
+        &support::fixture("rfc2307.ldif"),
+    );
+    let conf = ConfFile::new(&[&s.ldap_uri], "connections = 1\n");
+    let r = resolver_for(&conf);
+    assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    s.restart();
+    assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    assert_eq!(r.resolve("bob").unwrap().uid, 10002);
+}
+
+#[test]
+fn connections_are_pooled_and_cut_ones_replaced() {
+    let proxy = support::Proxy::start(rfc2307().port);
+    let conf = ConfFile::new(&[&proxy.uri()], "connections = 3\n");
+    let r = resolver_for(&conf);
+    for _ in 0..30 {
+        assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    }
+    assert_eq!(
+        proxy.accepted(),
+        3,
+        "one connection per pool slot, none per lookup"
+    );
+    proxy.cut();
+    for _ in 0..30 {
+        assert_eq!(r.resolve("bob").unwrap().uid, 10002);
+    }
+    assert_eq!(proxy.accepted(), 6, "each cut connection replaced once");
+}
+
+#[test]
+fn sixteen_threads_resolve_at_once() {
+    let proxy = support::Proxy::start(rfc2307().port);
+    let conf = ConfFile::new(&[&proxy.uri()], "connections = 3\n");
+    let r = Arc::new(resolver_for(&conf));
+    let threads: Vec<_> = (0..16)
+        .map(|t| {
+            let r = r.clone();
+            std::thread::spawn(move || {
+                for i in 0..20 {
+                    let (name, uid, want) = RFC2307_CASES[(t + i) % RFC2307_CASES.len()];
+                    let id = r.resolve(name).unwrap();
+                    assert_eq!((id.uid, id.gids()), (uid, want.to_vec()));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(proxy.accepted() <= 3, "{} connections", proxy.accepted());
+}
+
+/// OpenLDAP keeps one paged-search state per connection: paged lookups sharing a
+/// connection must take turns, or the server rejects their cookies.
+#[test]
+fn large_lookups_share_one_connection() {
+    let conf = ConfFile::new(&[&rfc2307().ldap_uri], "connections = 1\n");
+    let r = Arc::new(resolver_for(&conf));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let r = r.clone();
+            std::thread::spawn(move || {
+                for _ in 0..3 {
+                    let joiner = r.resolve("joiner").unwrap();
+                    assert_eq!(joiner.groups.len(), support::JOINER_GROUPS + 1);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn works_from_inside_a_tokio_runtime() {
+    let r = rfc2307_resolver();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let uid = rt.block_on(async { r.resolve("alice").map(|id| id.uid) });
+    assert_eq!(uid.unwrap(), 10001);
+    // Dropping a source inside a runtime must not panic either.
+    let conf = ConfFile::new(&[&rfc2307().ldap_uri], "");
+    let source = LdapSource::new(&conf.config()).unwrap();
+    rt.block_on(async move {
+        assert_eq!(source.user_by_name("bob").unwrap().unwrap().uid, 10002);
+        drop(source);
+    });
+}
+
+#[test]
+fn a_forked_child_gets_an_error_not_a_hang() {
+    let r = rfc2307_resolver();
+    assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    // SAFETY: the child only calls the resolver (which must not block) and _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let code = match r.resolve("alice") {
+            Err(Error::Unavailable { detail, .. }) if detail.contains("fork") => 0,
+            _ => 1,
+        };
+        // SAFETY: leaves the child without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child we just forked.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{status}"
+    );
+}
+
+#[test]
+fn cli_resolves_from_ldap() {
+    let conf = ConfFile::new(&[&rfc2307().ldap_uri], "");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_proxid"))
+        .arg("--config")
+        .arg(&conf.path)
+        .args(["resolve", "--json", "--", "alice", "with space"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["source"], "ldap");
+    assert_eq!(lines[0]["uid"], 10001);
+    assert_eq!(lines[1]["name"], "with space");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_proxid"))
+        .arg("--config")
+        .arg(&conf.path)
+        .args(["resolve", "--", "*"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "not found");
+}
+
+/// Without `ca_file`, the system store is used; a store that yields no certificate is
+/// an error at startup, not a TLS failure later. (rustls-native-certs reads
+/// SSL_CERT_FILE / SSL_CERT_DIR when set; a child process keeps the env change private.)
+#[test]
+fn the_system_store_is_used_and_an_empty_one_is_refused() {
+    let s = rfc2307();
+    let conf = ConfFile::new(&[&s.ldaps_uri], "");
+    let empty = conf.dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let run = |store: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_proxid"))
+            .env("SSL_CERT_FILE", store)
+            .env("SSL_CERT_DIR", conf.dir.path().join("no-such-dir"))
+            .arg("--config")
+            .arg(&conf.path)
+            .args(["resolve", "alice"])
+            .output()
+            .unwrap()
+    };
+    let trusted = run(&s.ca_file);
+    assert!(
+        trusted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    let refused = run(&empty);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("system certificate store"), "{stderr}");
+}
+
+#[test]
+fn the_attribute_map_is_honoured_and_checked() {
+    let uri = rfc2307().ldap_uri.clone();
+    let conf = ConfFile::new(
+        &[&uri],
+        "[ldap.map]\nuid = \"cn\"\nlogin_shell = \"sn\"\nuser_filter = \"objectClass=inetOrgPerson\"\n",
+    );
+    let id = resolver_for(&conf).resolve("user 0").unwrap();
+    assert_eq!((id.uid, id.shell.as_str(), id.gid), (10001, "user0", 10000));
+
+    for (map, needle) in [
+        ("uid = \"uid)(x\"", "not an LDAP attribute name"),
+        ("member = \"\"", "not an LDAP attribute name"),
+        (
+            "user_filter = \"(objectClass=posixAccount\"",
+            "not a valid LDAP filter",
+        ),
+    ] {
+        let conf = ConfFile::new(&[&uri], &format!("[ldap.map]\n{map}\n"));
+        let err = Resolver::new(conf.config()).unwrap_err();
+        assert!(matches!(err, Error::Config { .. }), "{map}: {err}");
+        assert!(err.to_string().contains(needle), "{map}: {err}");
+    }
+}

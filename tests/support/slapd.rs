@@ -1,0 +1,287 @@
+//! A private OpenLDAP slapd for tests and benchmarks: its own config and mdb database
+//! in a temp dir, loaded from LDIF with slapadd, listening on free 127.0.0.1 ports
+//! (ldap:// and ldaps:// with a CA and certificate generated here), stopped on Drop
+//! or, for a server kept in a `static`, when the test process exits.
+//!
+//! Needs Debian's `slapd`, `ldap-utils`, `openssl` and, for RFC2307bis, `gosa-schema`.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BASE: &str = "dc=example,dc=org";
+pub const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
+pub const ROOT_PW: &str = "admin-secret";
+pub const BIND_DN: &str = "cn=proxid,ou=services,dc=example,dc=org";
+pub const BIND_PW: &str = "proxid-secret";
+/// The server's size limit: anything bigger must come back through paging.
+pub const SIZE_LIMIT: usize = 500;
+
+/// Which group schema the server loads. `nis` and `rfc2307bis` define the same
+/// attributes, so one server holds one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    Rfc2307,
+    Rfc2307bis,
+}
+
+pub struct Slapd {
+    /// `ldap://127.0.0.1:PORT`
+    pub ldap_uri: String,
+    /// `ldaps://localhost:PORT` (the certificate names `localhost` only).
+    pub ldaps_uri: String,
+    pub port: u16,
+    pub tls_port: u16,
+    /// The CA that signed the server certificate.
+    pub ca_file: PathBuf,
+    pub dir: tempfile::TempDir,
+    // Closing this makes the wrapper shell stop slapd (also when the process exits).
+    stdin: Option<ChildStdin>,
+    child: Child,
+}
+
+/// A program from /usr/sbin (slapd, slapadd), which is not on ordinary users' PATH.
+pub fn sbin(name: &str) -> String {
+    let path = format!("/usr/sbin/{name}");
+    if Path::new(&path).exists() {
+        path
+    } else {
+        name.to_string()
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA (`<name>-ca.pem`) and a certificate for `localhost` it signed
+/// (`<name>.pem`, key `<name>.key`), EC P-256 so generation is quick.
+pub fn make_certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let p = |f: String| dir.join(f);
+    let (ca_key, ca) = (p(format!("{name}-ca.key")), p(format!("{name}-ca.pem")));
+    let (key, csr, cert) = (
+        p(format!("{name}.key")),
+        p(format!("{name}.csr")),
+        p(format!("{name}.pem")),
+    );
+    let ext = p(format!("{name}.ext"));
+    std::fs::write(
+        &ext,
+        "subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    run(Command::new("openssl")
+        .args(["req", "-x509"])
+        .args(ec)
+        .arg("-keyout")
+        .arg(&ca_key)
+        .arg("-out")
+        .arg(&ca)
+        .args(["-days", "2", "-subj", &format!("/CN=proxid test CA {name}")])
+        .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+        .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]));
+    run(Command::new("openssl")
+        .arg("req")
+        .args(ec)
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr)
+        .args(["-subj", "/CN=localhost"]));
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-set_serial", "2"])
+        .arg("-in")
+        .arg(&csr)
+        .arg("-CA")
+        .arg(&ca)
+        .arg("-CAkey")
+        .arg(&ca_key)
+        .arg("-extfile")
+        .arg(&ext)
+        .arg("-out")
+        .arg(&cert));
+    (ca, cert, key)
+}
+
+fn slapd_conf(dir: &Path, schema: Schema, cert: &Path, key: &Path, ca: &Path) -> String {
+    let schemas = match schema {
+        Schema::Rfc2307 => ["core", "cosine", "nis", "inetorgperson"]
+            .map(|s| format!("/etc/ldap/schema/{s}.schema")),
+        Schema::Rfc2307bis => [
+            "/etc/ldap/schema/core.schema".to_string(),
+            "/etc/ldap/schema/cosine.schema".to_string(),
+            "/etc/ldap/schema/gosa/rfc2307bis.schema".to_string(),
+            "/etc/ldap/schema/inetorgperson.schema".to_string(),
+        ],
+    };
+    let mut conf = String::new();
+    for s in schemas {
+        assert!(
+            Path::new(&s).exists(),
+            "{s} is missing: install slapd (and gosa-schema)"
+        );
+        conf += &format!("include {s}\n");
+    }
+    let d = dir.display();
+    conf += &format!(
+        "pidfile {d}/slapd.pid\nargsfile {d}/slapd.args\n\
+         modulepath /usr/lib/ldap\nmoduleload back_mdb\n\
+         TLSCACertificateFile {ca}\nTLSCertificateFile {cert}\nTLSCertificateKeyFile {key}\n\
+         sizelimit {SIZE_LIMIT}\n\
+         database mdb\nmaxsize 268435456\nsuffix \"{BASE}\"\nrootdn \"{ROOT_DN}\"\nrootpw {ROOT_PW}\n\
+         directory {d}/db\n\
+         index objectClass,uid,memberUid,uidNumber,gidNumber,cn eq\n",
+        ca = ca.display(),
+        cert = cert.display(),
+        key = key.display(),
+    );
+    if schema == Schema::Rfc2307bis {
+        conf += "index member eq\n";
+    }
+    // Like a production directory: paging lifts the per-search size limit.
+    conf += &format!(
+        "limits * size.soft={SIZE_LIMIT} size.hard={SIZE_LIMIT} size.prtotal=unlimited\n\
+         access to attrs=userPassword by anonymous auth by * none\n\
+         access to * by * read\n"
+    );
+    conf
+}
+
+/// Starts slapd from `dir/slapd.conf` and waits until both ports answer. On failure,
+/// returns its log.
+// The child is handed to `Slapd`, which waits for it on Drop.
+#[allow(clippy::zombie_processes)]
+fn spawn(dir: &Path, port: u16, tls_port: u16) -> Result<(Child, ChildStdin), String> {
+    let urls = format!("ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/");
+    let log = dir.join("slapd.log");
+    // The shell keeps slapd in the foreground and stops it when our end of its stdin
+    // closes, which also happens when this process dies (servers kept in statics).
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(r#""$4" -d 0 -f "$1" -h "$2" 2>"$3" & pid=$!; read _ignored; kill $pid; wait $pid"#)
+        .arg("sh")
+        .arg(dir.join("slapd.conf"))
+        .arg(&urls)
+        .arg(&log)
+        .arg(sbin("slapd"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("sh");
+    let stdin = child.stdin.take().expect("piped stdin");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let up = |p| TcpStream::connect(("127.0.0.1", p)).is_ok();
+        if up(port) && up(tls_port) {
+            return Ok((child, stdin));
+        }
+        if Instant::now() > deadline {
+            drop(stdin);
+            let _ = child.wait();
+            return Err(std::fs::read_to_string(&log).unwrap_or_default());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Slapd {
+    /// Starts a server holding `ldif` (the concatenated contents of LDIF files).
+    pub fn start(schema: Schema, ldif: &str) -> Slapd {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (ca_file, cert, key) = make_certificates(dir.path(), "server");
+        std::fs::create_dir(dir.path().join("db")).unwrap();
+        let conf = dir.path().join("slapd.conf");
+        std::fs::write(&conf, slapd_conf(dir.path(), schema, &cert, &key, &ca_file)).unwrap();
+        let data = dir.path().join("data.ldif");
+        std::fs::write(&data, ldif).unwrap();
+        run(Command::new(sbin("slapadd"))
+            .arg("-q")
+            .arg("-f")
+            .arg(&conf)
+            .arg("-l")
+            .arg(&data));
+
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            let (port, tls_port) = (free_port(), free_port());
+            match spawn(dir.path(), port, tls_port) {
+                Ok((child, stdin)) => {
+                    return Slapd {
+                        ldap_uri: format!("ldap://127.0.0.1:{port}"),
+                        ldaps_uri: format!("ldaps://localhost:{tls_port}"),
+                        port,
+                        tls_port,
+                        ca_file,
+                        dir,
+                        stdin: Some(stdin),
+                        child,
+                    }
+                }
+                // Most likely another process took a port between our probe and slapd's bind.
+                Err(log) => last_log = log,
+            }
+        }
+        panic!("slapd did not start: {last_log}");
+    }
+
+    /// Stops slapd and starts it again on the same ports and data: every client
+    /// connection is closed by the server.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (child, stdin) = spawn(self.dir.path(), self.port, self.tls_port)
+            .unwrap_or_else(|log| panic!("slapd did not restart: {log}"));
+        self.child = child;
+        self.stdin = Some(stdin);
+    }
+
+    fn stop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+
+    /// Runs an `ldapmodify` as the root DN (tests that change the directory).
+    pub fn modify(&self, ldif: &str) {
+        let mut child = Command::new("ldapmodify")
+            .args(["-x", "-H", &self.ldap_uri, "-D", ROOT_DN, "-w", ROOT_PW])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("ldapmodify");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(ldif.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "ldapmodify failed");
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
