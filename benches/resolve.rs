@@ -4,7 +4,16 @@
 //!     cargo bench --bench resolve            # a table
 //!     cargo bench --bench resolve -- --json  # one JSON object
 //!
-//! Figures are medians of repeated batches.
+//! It measures (1) cached resolve through the Rust API and the C ABI, (2) glibc's
+//! getpwnam_r + getgrouplist for the same local users, (3) cold LDAP resolution
+//! against a slapd it starts, next to raw ldap3 searches on one persistent connection,
+//! (4) cached throughput with 1, 2 and 4 threads, (5) memory for 100,000 cached
+//! identities and (6) cold resolution of a user in 10,000 groups next to one in 5.
+//! The LDAP rows need Debian's slapd, ldap-utils and openssl (scripts/test-all.sh
+//! installs them). Figures are medians of repeated runs.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::ffi::CString;
 use std::hint::black_box;
@@ -77,6 +86,223 @@ fn c_abi_per_call(names: &[CString]) -> Duration {
         proxid_resolver_free(resolver);
         d
     }
+}
+
+/// Median of `rounds` single timings of `f` (after a short warm-up).
+fn median(rounds: usize, mut f: impl FnMut()) -> Duration {
+    for _ in 0..rounds.min(20) {
+        f();
+    }
+    let mut samples: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// A directory for the scale rows: `u5` in 5 groups of 10 members, `u10k` in 10,000
+/// groups, `inhuge` listed in one group of 10,000 members, `insmall` in one of 10.
+fn scale_ldif() -> String {
+    use support::slapd::BASE;
+    let user = |name: &str, uid: u32| {
+        format!(
+            "dn: uid={name},ou=people,{BASE}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n\
+             uid: {name}\ncn: {name}\nsn: {name}\nuidNumber: {uid}\ngidNumber: 10000\n\
+             homeDirectory: /home/{name}\n\n"
+        )
+    };
+    let group = |name: &str, gid: u32, members: &[String]| {
+        let mut g = format!("dn: cn={name},ou=groups,{BASE}\nobjectClass: posixGroup\ncn: {name}\ngidNumber: {gid}\n");
+        for m in members {
+            g += &format!("memberUid: {m}\n");
+        }
+        g + "\n"
+    };
+    let mut out = format!(
+        "dn: {BASE}\nobjectClass: dcObject\nobjectClass: organization\no: example\ndc: example\n\n\
+         dn: ou=people,{BASE}\nobjectClass: organizationalUnit\nou: people\n\n\
+         dn: ou=groups,{BASE}\nobjectClass: organizationalUnit\nou: groups\n\n"
+    );
+    out += &group("users", 10000, &[]);
+    for (i, name) in ["u5", "u10k", "inhuge", "insmall"].iter().enumerate() {
+        out += &user(name, 50000 + i as u32);
+    }
+    let filler = |n: usize, tag: &str| (0..n).map(|i| format!("{tag}{i}")).collect::<Vec<_>>();
+    for i in 0..5u32 {
+        let mut members = filler(9, &format!("f{i}m"));
+        members.push("u5".into());
+        out += &group(&format!("five{i}"), 60000 + i, &members);
+    }
+    for i in 0..10_000u32 {
+        out += &group(&format!("tenk{i}"), 70000 + i, &["u10k".to_string()]);
+    }
+    let mut huge = filler(9_999, "h");
+    huge.push("inhuge".into());
+    out += &group("huge", 90000, &huge);
+    let mut small = filler(9, "s");
+    small.push("insmall".into());
+    out += &group("small", 90001, &small);
+    out
+}
+
+/// (3) and (6): cold LDAP resolution against a private slapd, next to raw ldap3.
+fn ldap_rows(report: &mut Report) {
+    use ldap3::{LdapConnAsync, Scope};
+    use support::slapd::{Schema, Slapd, BASE};
+    use support::ConfFile;
+
+    if std::process::Command::new(support::slapd::sbin("slapd"))
+        .arg("-VV")
+        .output()
+        .is_err()
+    {
+        eprintln!("bench: slapd not installed, LDAP rows skipped (run scripts/test-all.sh once)");
+        return;
+    }
+    let server = Slapd::start(Schema::Rfc2307, &support::fixture("rfc2307.ldif"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let ldap = rt.block_on(async {
+        let (conn, ldap) = LdapConnAsync::new(&server.ldap_uri).await.expect("connect");
+        ldap3::drive!(conn);
+        ldap
+    });
+    let user_attrs = vec![
+        "uid",
+        "uidNumber",
+        "gidNumber",
+        "homeDirectory",
+        "loginShell",
+    ];
+    let group_attrs = vec!["cn", "gidNumber"];
+    let raw = |filter: &str, attrs: &Vec<&str>| {
+        let mut ldap = ldap.clone();
+        rt.block_on(async {
+            let r = ldap
+                .search(BASE, Scope::Subtree, filter, attrs.clone())
+                .await;
+            black_box(r.expect("search").success().expect("success"));
+        })
+    };
+    let rounds = 1000;
+    let user_search = median(rounds, || {
+        raw("(&(objectClass=posixAccount)(uid=alice))", &user_attrs)
+    });
+    let group_search = median(rounds, || {
+        raw("(&(objectClass=posixGroup)(memberUid=alice))", &group_attrs)
+    });
+    let both = user_search + group_search;
+    let slower = user_search.max(group_search);
+    report.add(
+        "raw_user_search_us",
+        "raw ldap3 user search (persistent conn)",
+        micros(user_search),
+        "us",
+        None,
+    );
+    report.add(
+        "raw_group_search_us",
+        "raw ldap3 memberUid group search",
+        micros(group_search),
+        "us",
+        None,
+    );
+
+    let conf = ConfFile::new(&[&server.ldap_uri], "connections = 4\n");
+    let resolver = Resolver::new(conf.config()).expect("ldap resolver");
+    resolver.resolve("alice").expect("alice");
+    // Cold for the user: its cache entry is dropped before every lookup.
+    let cold = median(rounds, || {
+        resolver.invalidate(Some("alice"));
+        black_box(resolver.resolve("alice").expect("alice"));
+    });
+    report.add(
+        "cold_ldap_resolve_us",
+        "proxid cold LDAP resolve (user not cached)",
+        micros(cold),
+        "us",
+        Some((
+            micros(both) / micros(cold),
+            "raw user + group search, in sequence",
+        )),
+    );
+    report.add(
+        "cold_ldap_vs_slower_search",
+        "  same, as a multiple of the slower raw search",
+        micros(cold) / micros(slower),
+        "x",
+        None,
+    );
+    // Nothing remembered at all (not even the primary group's name): two round trips.
+    let coldest = median(rounds, || {
+        resolver.invalidate(None);
+        black_box(resolver.resolve("alice").expect("alice"));
+    });
+    report.add(
+        "coldest_ldap_resolve_us",
+        "proxid LDAP resolve, whole cache emptied",
+        micros(coldest),
+        "us",
+        Some((
+            micros(both) / micros(coldest),
+            "raw user + group search, in sequence",
+        )),
+    );
+    drop(server);
+
+    // (6) Users with many groups, groups with many members.
+    let scale = Slapd::start(Schema::Rfc2307, &scale_ldif());
+    let conf = ConfFile::new(&[&scale.ldap_uri], "connections = 4\n");
+    let resolver = Resolver::new(conf.config()).expect("ldap resolver");
+    let cold_of = |name: &str, rounds: usize, want_groups: usize| {
+        median(rounds, || {
+            resolver.invalidate(Some(name));
+            let id = resolver.resolve(name).expect("scale user");
+            assert_eq!(id.groups.len(), want_groups, "{name}");
+        })
+    };
+    let five = cold_of("u5", 200, 6);
+    let tenk = cold_of("u10k", 5, 10_001);
+    let small = cold_of("insmall", 200, 2);
+    let huge = cold_of("inhuge", 200, 2);
+    report.add(
+        "cold_user_in_5_groups_us",
+        "cold resolve, user in 5 groups",
+        micros(five),
+        "us",
+        None,
+    );
+    report.add(
+        "cold_user_in_10000_groups_us",
+        "cold resolve, user in 10,000 groups",
+        micros(tenk),
+        "us",
+        Some((micros(five) / micros(tenk), "user in 5 groups")),
+    );
+    report.add(
+        "cold_member_of_10_group_us",
+        "cold resolve, listed in a group of 10",
+        micros(small),
+        "us",
+        None,
+    );
+    report.add(
+        "cold_member_of_10000_group_us",
+        "cold resolve, listed in a group of 10,000",
+        micros(huge),
+        "us",
+        Some((micros(small) / micros(huge), "group of 10")),
+    );
 }
 
 fn local_users() -> Vec<String> {
@@ -267,6 +493,8 @@ fn main() {
         "MiB",
         Some((64.0 / added.max(0.001), "64 MiB target")),
     );
+
+    ldap_rows(&mut report);
 
     if as_json {
         println!("{}", Value::Object(report.json));

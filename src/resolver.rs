@@ -166,6 +166,7 @@ impl Resolver {
                 self.by_name.clear();
                 self.by_uid.clear();
                 self.interner.prune();
+                self.source.forget_cached();
             }
             Some(name) => {
                 self.by_name.remove(&name.to_string());

@@ -462,7 +462,13 @@ fn a_dead_first_server_is_skipped_and_remembered() {
     for _ in 0..8 {
         assert_eq!(r.resolve("alice").unwrap().uid, 10001);
     }
-    assert_eq!(slammer.accepted(), 1, "the dead server was retried");
+    // The first lookup's user and group searches go out at once on two connections,
+    // so both may try the dead server in that same moment; no later lookup does.
+    let tried = slammer.accepted();
+    assert!(
+        (1..=2).contains(&tried),
+        "the dead server was retried: {tried}"
+    );
 }
 
 #[test]

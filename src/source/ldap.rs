@@ -87,6 +87,40 @@ struct Inner {
     pool: Pool,
     user_attrs: Vec<String>,
     group_attrs: Vec<String>,
+    /// Primary groups by GID. Most users' primary group does not list them
+    /// (RFC2307: membership is implied by `gidNumber`), so without this every cold
+    /// user lookup would wait a second round trip for a name many users share.
+    primary_groups: PrimaryGroups,
+}
+
+/// GID -> primary group, kept for the cache's positive TTL (0 keeps nothing).
+struct PrimaryGroups {
+    ttl: std::time::Duration,
+    known: std::sync::Mutex<std::collections::HashMap<u32, (Group, std::time::Instant)>>,
+}
+
+impl PrimaryGroups {
+    fn get(&self, gid: u32) -> Option<Group> {
+        let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        let (group, at) = known.get(&gid)?;
+        (at.elapsed() < self.ttl).then(|| group.clone())
+    }
+
+    fn put(&self, group: &Group) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded like the identity cache; when full, start over rather than track age.
+        if known.len() >= 100_000 {
+            known.clear();
+        }
+        known.insert(group.gid, (group.clone(), std::time::Instant::now()));
+    }
+
+    fn clear(&self) {
+        self.known.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
 }
 
 /// Why one attempt at a lookup failed: the connection (try another), or the answer
@@ -217,6 +251,10 @@ impl LdapSource {
                 cfg,
                 user_attrs,
                 group_attrs,
+                primary_groups: PrimaryGroups {
+                    ttl: config.cache.positive_ttl,
+                    known: Default::default(),
+                },
             }),
             runtime: Some(runtime),
             pid: std::process::id(),
@@ -490,9 +528,7 @@ impl Inner {
         )
     }
 
-    /// One resolution on one connection. For RFC2307 name lookups the user and group
-    /// searches go out together (round trip 1); the primary group's name follows only
-    /// when the user is not listed in it (round trip 2). Otherwise the user comes first
+    /// One resolution by UID, or under RFC2307bis, on one connection: the user first
     /// (its name or DN is needed), then its groups and primary group together, then
     /// one round trip per level of RFC2307bis nesting.
     async fn resolve_user(
@@ -501,54 +537,72 @@ impl Inner {
         key: &UserKey,
     ) -> std::result::Result<Option<Identity>, Failure> {
         let user_filter = self.user_filter(key);
-        let user_search = search(
+        let entries = search(
             ldap.clone(),
             &self.cfg.user_base,
             &user_filter,
             self.user_attrs.clone(),
-        );
-        let (entries, early_groups) = match (key, self.cfg.schema) {
-            (UserKey::Name(name), LdapSchema::Rfc2307) => {
-                let map = &self.cfg.map;
-                let filter = query::and_equals(&map.group_filter, &map.member_uid, name);
-                let (users, groups) =
-                    tokio::try_join!(user_search, self.group_search(ldap.clone(), filter))?;
-                (users, Some(groups))
-            }
-            _ => (user_search.await?, None),
-        };
+        )
+        .await?;
         let Some(user) = query::pick_user(&self.cfg, key, entries)? else {
             return Ok(None);
         };
-        let (all, primary) = match early_groups {
-            // Round trip 2, only when the user's primary group does not list them.
-            Some(entries) => {
-                let direct = self.group_entries(&entries)?;
-                let primary = self.primary_among(&direct, user.gid);
-                let primary = match primary {
-                    Some(g) => g,
-                    None => self.primary_group(ldap.clone(), user.gid).await?,
-                };
-                (direct, primary)
-            }
-            // Round trip 2: memberships and the primary group together; nesting follows.
-            None => {
-                let memberships = async {
-                    let entries = self
-                        .group_search(ldap.clone(), self.direct_groups_filter(&user))
-                        .await?;
-                    let direct = self.group_entries(&entries)?;
-                    match self.cfg.schema {
-                        LdapSchema::Rfc2307 => Ok(direct),
-                        LdapSchema::Rfc2307bis => self.nested_groups(&ldap, direct).await,
-                    }
-                };
-                tokio::try_join!(memberships, self.primary_group(ldap.clone(), user.gid))?
+        let memberships = async {
+            let entries = self
+                .group_search(ldap.clone(), self.direct_groups_filter(&user))
+                .await?;
+            let direct = self.group_entries(&entries)?;
+            match self.cfg.schema {
+                LdapSchema::Rfc2307 => Ok(direct),
+                LdapSchema::Rfc2307bis => self.nested_groups(&ldap, direct).await,
             }
         };
-        let mut others: Vec<Group> = all.iter().filter_map(|g| g.posix(&self.cfg)).collect();
+        let (all, primary) =
+            tokio::try_join!(memberships, self.primary_group(ldap.clone(), user.gid))?;
+        Ok(Some(self.identity(user, &all, primary)))
+    }
+
+    /// An RFC2307 lookup by name in one round trip: the user search and the
+    /// `memberUid` search go out at the same moment, each on its own pooled
+    /// connection (slapd answers two searches on two connections in about the time
+    /// of one, but on one connection in nearly the time of both). The primary group's
+    /// name costs a second round trip only when that group does not list the user and
+    /// has not been seen before.
+    async fn resolve_rfc2307_name(&self, name: &str) -> Result<Option<Identity>> {
+        let key = UserKey::Name(name.to_string());
+        let user_filter = self.user_filter(&key);
+        let map = &self.cfg.map;
+        let group_filter = query::and_equals(&map.group_filter, &map.member_uid, name);
+        let users = self.with_connection(|ldap| {
+            let attrs = self.user_attrs.clone();
+            let (base, filter) = (&self.cfg.user_base, &user_filter);
+            async move { search(ldap, base, filter, attrs).await }
+        });
+        let groups = self.with_connection(|ldap| self.group_search(ldap, group_filter.clone()));
+        let (users, groups) = tokio::try_join!(users, groups)?;
+        let Some(user) = query::pick_user(&self.cfg, &key, users)? else {
+            return Ok(None);
+        };
+        let direct = self.group_entries(&groups)?;
+        let known = self
+            .primary_among(&direct, user.gid)
+            .or_else(|| self.primary_groups.get(user.gid));
+        let primary = match known {
+            Some(g) => g,
+            None => {
+                self.with_connection(|ldap| self.primary_group(ldap, user.gid))
+                    .await?
+            }
+        };
+        self.primary_groups.put(&primary);
+        Ok(Some(self.identity(user, &direct, primary)))
+    }
+
+    /// The identity from its parts: primary group first, then the others by GID.
+    fn identity(&self, user: UserEntry, groups: &[GroupEntry], primary: Group) -> Identity {
+        let mut others: Vec<Group> = groups.iter().filter_map(|g| g.posix(&self.cfg)).collect();
         others.sort_by_key(|g| g.gid);
-        Ok(Some(Identity {
+        Identity {
             name: user.name,
             uid: user.uid,
             gid: user.gid,
@@ -556,7 +610,7 @@ impl Inner {
             home: user.home,
             shell: user.shell,
             source: SOURCE.into(),
-        }))
+        }
     }
 
     async fn user(self: Arc<Self>, key: UserKey) -> Result<Option<Identity>> {
@@ -564,6 +618,9 @@ impl Inner {
             if uid < self.cfg.min_uid {
                 return Ok(None);
             }
+        }
+        if let (UserKey::Name(name), LdapSchema::Rfc2307) = (&key, self.cfg.schema) {
+            return self.resolve_rfc2307_name(name).await;
         }
         let this = self.clone();
         self.with_connection(|ldap| {
@@ -616,6 +673,10 @@ fn duration_ms(d: Duration) -> u64 {
 impl Source for LdapSource {
     fn kind(&self) -> &'static str {
         SOURCE
+    }
+
+    fn forget_cached(&self) {
+        self.inner.primary_groups.clear();
     }
 
     fn user_by_name(&self, name: &str) -> Result<Option<Identity>> {

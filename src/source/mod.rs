@@ -26,4 +26,8 @@ pub trait Source: Send + Sync {
 
     /// The group with this GID.
     fn group_by_gid(&self, gid: u32) -> Result<Option<Group>>;
+
+    /// Forgets whatever the source keeps between lookups (the LDAP source remembers
+    /// primary groups), so the next lookup reads the registry afresh.
+    fn forget_cached(&self) {}
 }

@@ -235,11 +235,7 @@ pub(crate) fn pick_group(
 ) -> Result<Option<Group>> {
     let matching: Vec<SearchEntry> = entries
         .into_iter()
-        .filter(|e| {
-            name.map_or(true, |n| {
-                values(e, &cfg.map.group_name).iter().any(|v| v == n)
-            })
-        })
+        .filter(|e| name.is_none_or(|n| values(e, &cfg.map.group_name).iter().any(|v| v == n)))
         .collect();
     let mut groups = Vec::new();
     for entry in &matching {
