@@ -257,7 +257,8 @@ impl Slapd {
         self.stdin = Some(stdin);
     }
 
-    fn stop(&mut self) {
+    /// Stops slapd (every connection refused until `restart`).
+    pub fn stop(&mut self) {
         drop(self.stdin.take());
         let _ = self.child.wait();
     }
