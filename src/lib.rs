@@ -27,4 +27,4 @@ pub use identity::{Group, Identity};
 pub use mode::Assertion;
 pub use policy::{Decision, Verdict};
 pub use principal::ProgramPrincipal;
-pub use resolver::Resolver;
+pub use resolver::{Prefetch, PrefetchReport, Resolver};

@@ -176,8 +176,92 @@ impl Resolver {
         }
     }
 
+    /// Warms the cache for services that know who their users are: the whole
+    /// directory (listed page by page), one group's members, or given names. Names
+    /// are resolved a few at a time, one thread per pooled connection at most; stops
+    /// at `max_entries`. Returns how many identities are now cached and which names
+    /// failed (and why), so a bad entry does not stop the rest.
+    pub fn prefetch(&self, scope: Prefetch<'_>) -> Result<PrefetchReport> {
+        let listed = match scope {
+            Prefetch::Directory => self.source.user_names()?,
+            Prefetch::Group(group) => {
+                let group = validate_name(group.as_bytes())?;
+                self.source.group_member_names(group)?
+            }
+            Prefetch::Users(names) => Some(names.iter().map(|n| n.to_string()).collect()),
+        };
+        let mut names = listed.ok_or_else(|| Error::Unavailable {
+            source_name: self.source.kind().into(),
+            detail: "this source cannot list users to prefetch".into(),
+        })?;
+        names.truncate(self.config.cache.max_entries);
+        let workers = self
+            .config
+            .ldap
+            .as_ref()
+            .map_or(1, |l| l.connections as usize)
+            .clamp(1, 8);
+        let chunk = names.len().div_ceil(workers).max(1);
+        let outcomes: Vec<(usize, Vec<(String, Error)>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = names
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        let mut failed = Vec::new();
+                        for name in part {
+                            if let Err(e) = self.resolve(name) {
+                                failed.push((name.clone(), e));
+                            }
+                        }
+                        (part.len() - failed.len(), failed)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        (
+                            0,
+                            vec![(
+                                String::new(),
+                                Error::InvalidArgument("prefetch worker panicked".into()),
+                            )],
+                        )
+                    })
+                })
+                .collect()
+        });
+        let mut report = PrefetchReport::default();
+        for (resolved, failed) in outcomes {
+            report.resolved += resolved;
+            report.failed.extend(failed);
+        }
+        Ok(report)
+    }
+
     /// Number of cached answers (found and not found), by name and by UID.
     pub fn cached_entries(&self) -> usize {
         self.by_name.len() + self.by_uid.len()
     }
+}
+
+/// What [`Resolver::prefetch`] warms.
+#[derive(Debug, Clone, Copy)]
+pub enum Prefetch<'a> {
+    /// Every user the source can list (LDAP: a paged search of the user base).
+    Directory,
+    /// The members a group lists.
+    Group(&'a str),
+    /// These user names.
+    Users(&'a [&'a str]),
+}
+
+/// The outcome of a prefetch.
+#[derive(Debug, Default)]
+pub struct PrefetchReport {
+    /// Identities resolved and now cached.
+    pub resolved: usize,
+    /// Names that did not resolve, with why.
+    pub failed: Vec<(String, Error)>,
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use proxid::cache::{Freshness, ManualClock};
 use proxid::source::ldap::LdapSource;
-use proxid::Resolver;
+use proxid::{Prefetch, Resolver};
 use support::slapd::{Schema, Slapd, BASE};
 use support::ConfFile;
 
@@ -89,4 +89,41 @@ fn unknown_names_are_remembered_for_the_negative_ttl() {
     assert_eq!(r.resolve("newcomer").unwrap_err().kind(), "not_found");
     clock.advance(Duration::from_secs(30));
     assert_eq!(r.resolve("newcomer").unwrap().uid, 10500);
+}
+
+#[test]
+fn prefetched_users_are_answered_without_the_directory() {
+    let mut server = own_server();
+    let conf = ConfFile::new(&[&server.ldap_uri], "connections = 2\n");
+    let clock = ManualClock::default();
+    let r = resolver(&conf, &clock);
+
+    let group = r.prefetch(Prefetch::Group("devs")).unwrap();
+    assert!(group.resolved >= 2, "{group:?}");
+    let whole = r.prefetch(Prefetch::Directory).unwrap();
+    assert!(whole.resolved >= 10, "{whole:?}");
+    // Entries the directory holds but proxid refuses (UID 0 and the like) are
+    // reported by name, not silently dropped.
+    for (name, e) in &whole.failed {
+        assert!(!name.is_empty(), "{e}");
+    }
+
+    // With the directory gone, every prefetched user is still answered, fresh.
+    server.stop();
+    for name in ["alice", "bob", "dave"] {
+        let (_, freshness) = r.resolve_with_freshness(name.as_bytes()).unwrap();
+        assert_eq!(freshness, Freshness::Fresh, "{name}");
+    }
+    let err = r.prefetch(Prefetch::Directory).unwrap_err();
+    assert!(matches!(err.kind(), "unavailable" | "timeout"), "{err}");
+}
+
+#[test]
+fn the_local_source_cannot_enumerate() {
+    let r = Resolver::new(proxid::Config::default()).unwrap();
+    let err = r.prefetch(Prefetch::Directory).unwrap_err();
+    assert!(err.to_string().contains("cannot list"), "{err}");
+    let report = r.prefetch(Prefetch::Users(&["root", "no-such-user-proxid"])).unwrap();
+    assert_eq!(report.resolved, 1);
+    assert_eq!(report.failed[0].0, "no-such-user-proxid");
 }

@@ -668,6 +668,45 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// The names a group lists: its `memberUid` values, and for `member` DNs whose
+    /// first RDN is the user-name attribute (`uid=alice,ou=people,...`), that value.
+    /// Member DNs named otherwise are skipped: prefetching is a warm-up, and every
+    /// name it finds is then resolved the ordinary way.
+    async fn group_member_names(&self, group: &str) -> Result<Vec<String>> {
+        let map = &self.cfg.map;
+        let filter = query::and_equals(&map.group_filter, &map.group_name, group);
+        let attrs = vec![
+            map.group_name.clone(),
+            map.member_uid.clone(),
+            map.member.clone(),
+        ];
+        let entries = self
+            .with_connection(|ldap| {
+                let (base, filter, attrs) = (&self.cfg.group_base, &filter, attrs.clone());
+                async move { search_paged(ldap, base, filter, attrs).await }
+            })
+            .await?;
+        let uid_rdn = format!("{}=", map.uid.to_ascii_lowercase());
+        let mut names = Vec::new();
+        for entry in entries
+            .iter()
+            .filter(|e| query::values(e, &map.group_name).iter().any(|n| n == group))
+        {
+            names.extend(query::values(entry, &map.member_uid).iter().cloned());
+            for dn in query::values(entry, &map.member) {
+                let first = dn.split(',').next().unwrap_or_default();
+                if first.to_ascii_lowercase().starts_with(&uid_rdn) && !first.contains('\\') {
+                    names.push(first[uid_rdn.len()..].to_string());
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+}
+
 fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -679,6 +718,16 @@ impl Source for LdapSource {
 
     fn forget_cached(&self) {
         self.inner.primary_groups.clear();
+    }
+
+    fn user_names(&self) -> Result<Option<Vec<String>>> {
+        LdapSource::user_names(self).map(Some)
+    }
+
+    fn group_member_names(&self, group: &str) -> Result<Option<Vec<String>>> {
+        let group = group.to_string();
+        self.run(|inner| async move { inner.group_member_names(&group).await })
+            .map(Some)
     }
 
     fn user_by_name(&self, name: &str) -> Result<Option<Identity>> {

@@ -30,4 +30,17 @@ pub trait Source: Send + Sync {
     /// Forgets whatever the source keeps between lookups (the LDAP source remembers
     /// primary groups), so the next lookup reads the registry afresh.
     fn forget_cached(&self) {}
+
+    /// Every user name the registry holds (for prefetching), or `None` when this
+    /// source cannot list its users.
+    fn user_names(&self) -> Result<Option<Vec<String>>> {
+        Ok(None)
+    }
+
+    /// The names a group lists as members (for prefetching), `Ok(Some(empty))` for an
+    /// unknown group, or `None` when this source cannot list members.
+    fn group_member_names(&self, group: &str) -> Result<Option<Vec<String>>> {
+        let _ = group;
+        Ok(None)
+    }
 }
