@@ -40,6 +40,7 @@ struct RawConfig {
 struct RawResolution {
     mode: Option<String>,
     server_side: Option<bool>,
+    require_server_side: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -249,6 +250,9 @@ pub struct Resolution {
     pub mode: Mode,
     /// Server role: accept name-only assertions and resolve them here.
     pub server_side: bool,
+    /// Server role, strict: accept only name-only assertions, refusing IDs a client
+    /// resolved itself (both sides must then run server-side resolution).
+    pub require_server_side: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -426,6 +430,7 @@ impl Default for Config {
             resolution: Resolution {
                 mode: Mode::Client,
                 server_side: false,
+                require_server_side: false,
             },
             cache: CacheConfig::default(),
             ldap: None,
@@ -581,9 +586,18 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
         Mode::Client,
         &[("client", Mode::Client), ("server", Mode::Server)],
     )?;
+    let require_server_side = raw.resolution.require_server_side.unwrap_or(false);
+    let server_side = raw.resolution.server_side.unwrap_or(require_server_side);
+    if require_server_side && !server_side {
+        return Err(Error::config(
+            path,
+            "[resolution] require_server_side = true needs server_side = true",
+        ));
+    }
     let resolution = Resolution {
         mode,
-        server_side: raw.resolution.server_side.unwrap_or(false),
+        server_side,
+        require_server_side,
     };
 
     let dc = defaults.cache;
@@ -950,6 +964,10 @@ mod tests {
             ),
             ("[principals.namespace.a]\nkeytab = \"/k\"", &["principal"]),
             ("[cache", &["line 1"]),
+            (
+                "[resolution]\nserver_side = false\nrequire_server_side = true",
+                &["require_server_side", "server_side = true"],
+            ),
         ];
         for (text, words) in cases {
             let err = parse(text).expect_err(text).to_string();

@@ -99,6 +99,16 @@ impl Resolver {
                 })
             }
             (None, None) => return self.resolve(name),
+            (Some(_), _) | (_, Some(_)) if self.config().resolution.require_server_side => {
+                return Err(Error::ModeMismatch {
+                    detail: format!(
+                        "the client sent IDs it resolved itself for {name:?} (client \
+                         [resolution] mode = \"client\"), but this server has \
+                         require_server_side = true and resolves every name itself; set \
+                         mode = \"server\" on the client, or require_server_side = false here"
+                    ),
+                })
+            }
             (Some(uid), Some(gids)) if !gids.is_empty() => (uid, gids),
             _ => {
                 return Err(Error::InvalidArgument(format!(

@@ -123,7 +123,9 @@ fn the_local_source_cannot_enumerate() {
     let r = Resolver::new(proxid::Config::default()).unwrap();
     let err = r.prefetch(Prefetch::Directory).unwrap_err();
     assert!(err.to_string().contains("cannot list"), "{err}");
-    let report = r.prefetch(Prefetch::Users(&["root", "no-such-user-proxid"])).unwrap();
+    let report = r
+        .prefetch(Prefetch::Users(&["root", "no-such-user-proxid"]))
+        .unwrap();
     assert_eq!(report.resolved, 1);
     assert_eq!(report.failed[0].0, "no-such-user-proxid");
 }

@@ -82,6 +82,31 @@ fn mode_matrix() {
     }
 }
 
+/// The other direction: a strict server (`require_server_side`) refuses IDs a client
+/// resolved itself, whatever they are.
+#[test]
+fn strict_server_refuses_client_resolved_ids() {
+    let mut strict = config(Mode::Server, true);
+    strict.resolution.require_server_side = true;
+    let server = with_config(strict, registry());
+    for (client_mode, want) in [(Mode::Client, "mode_mismatch"), (Mode::Server, "ok")] {
+        let client = side(client_mode, false, registry());
+        let got = server.accept(&client.assert("alice").unwrap());
+        match (&got, want) {
+            (Ok(id), "ok") => assert_eq!(id.uid, 1001),
+            (Err(e), kind) => {
+                assert_eq!(e.kind(), kind, "{client_mode:?}: {e}");
+                let msg = e.to_string();
+                assert!(
+                    msg.contains("require_server_side = true") && msg.contains("mode = \"client\""),
+                    "{msg}"
+                );
+            }
+            _ => panic!("{client_mode:?}: {got:?}"),
+        }
+    }
+}
+
 #[test]
 fn mode_mismatch_names_both_settings() {
     let server = side(Mode::Client, false, registry());
