@@ -90,88 +90,65 @@ fn group_from(grp: &libc::group) -> Result<Group> {
     })
 }
 
-fn getpwnam(name: &CStr) -> Result<Option<Passwd>> {
-    with_growing_buffer("getpwnam_r", |buf| {
+/// The shape of getpwnam_r / getpwuid_r once the key is bound: (record, buffer,
+/// buffer length, result) -> errno.
+type PasswdCall<'a> =
+    &'a dyn Fn(*mut libc::passwd, *mut libc::c_char, usize, *mut *mut libc::passwd) -> libc::c_int;
+/// The same for getgrnam_r / getgrgid_r.
+type GroupCall<'a> =
+    &'a dyn Fn(*mut libc::group, *mut libc::c_char, usize, *mut *mut libc::group) -> libc::c_int;
+
+/// One passwd lookup through `call`, growing the buffer as needed.
+fn passwd_lookup(what: &str, call: PasswdCall<'_>) -> Result<Option<Passwd>> {
+    with_growing_buffer(what, |buf| {
         let mut pwd = MaybeUninit::<libc::passwd>::uninit();
         let mut result: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: all pointers are valid for the call; buf.len() is its true size.
-        let rc = unsafe {
-            libc::getpwnam_r(
-                name.as_ptr(),
-                pwd.as_mut_ptr(),
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        // SAFETY: a non-null result points at `pwd`, fully initialised by glibc.
+        let rc = call(pwd.as_mut_ptr(), buf.as_mut_ptr(), buf.len(), &mut result);
+        // SAFETY: a non-null result points at `pwd`, fully initialised by glibc, whose
+        // strings live in `buf` for the length of this closure.
         let found = (rc == 0 && !result.is_null()).then(|| passwd_from(unsafe { &*result }));
         (rc, found)
     })?
     .transpose()
+}
+
+/// One group lookup through `call`, growing the buffer as needed.
+fn group_lookup(what: &str, call: GroupCall<'_>) -> Result<Option<Group>> {
+    with_growing_buffer(what, |buf| {
+        let mut grp = MaybeUninit::<libc::group>::uninit();
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        let rc = call(grp.as_mut_ptr(), buf.as_mut_ptr(), buf.len(), &mut result);
+        // SAFETY: as in passwd_lookup.
+        let found = (rc == 0 && !result.is_null()).then(|| group_from(unsafe { &*result }));
+        (rc, found)
+    })?
+    .transpose()
+}
+
+// SAFETY (all four): the pointers come from the lookup helpers above, valid for the
+// call, with the buffer's true length.
+fn getpwnam(name: &CStr) -> Result<Option<Passwd>> {
+    passwd_lookup("getpwnam_r", &|p, b, n, r| unsafe {
+        libc::getpwnam_r(name.as_ptr(), p, b, n, r)
+    })
 }
 
 fn getpwuid(uid: u32) -> Result<Option<Passwd>> {
-    with_growing_buffer("getpwuid_r", |buf| {
-        let mut pwd = MaybeUninit::<libc::passwd>::uninit();
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: as in getpwnam.
-        let rc = unsafe {
-            libc::getpwuid_r(
-                uid,
-                pwd.as_mut_ptr(),
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        // SAFETY: as in getpwnam.
-        let found = (rc == 0 && !result.is_null()).then(|| passwd_from(unsafe { &*result }));
-        (rc, found)
-    })?
-    .transpose()
+    passwd_lookup("getpwuid_r", &|p, b, n, r| unsafe {
+        libc::getpwuid_r(uid, p, b, n, r)
+    })
 }
 
 fn getgrnam(name: &CStr) -> Result<Option<Group>> {
-    with_growing_buffer("getgrnam_r", |buf| {
-        let mut grp = MaybeUninit::<libc::group>::uninit();
-        let mut result: *mut libc::group = std::ptr::null_mut();
-        // SAFETY: all pointers are valid for the call; buf.len() is its true size.
-        let rc = unsafe {
-            libc::getgrnam_r(
-                name.as_ptr(),
-                grp.as_mut_ptr(),
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        // SAFETY: a non-null result points at `grp`, fully initialised by glibc.
-        let found = (rc == 0 && !result.is_null()).then(|| group_from(unsafe { &*result }));
-        (rc, found)
-    })?
-    .transpose()
+    group_lookup("getgrnam_r", &|g, b, n, r| unsafe {
+        libc::getgrnam_r(name.as_ptr(), g, b, n, r)
+    })
 }
 
 fn getgrgid(gid: u32) -> Result<Option<Group>> {
-    with_growing_buffer("getgrgid_r", |buf| {
-        let mut grp = MaybeUninit::<libc::group>::uninit();
-        let mut result: *mut libc::group = std::ptr::null_mut();
-        // SAFETY: as in getgrnam.
-        let rc = unsafe {
-            libc::getgrgid_r(
-                gid,
-                grp.as_mut_ptr(),
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        // SAFETY: as in getgrnam.
-        let found = (rc == 0 && !result.is_null()).then(|| group_from(unsafe { &*result }));
-        (rc, found)
-    })?
-    .transpose()
+    group_lookup("getgrgid_r", &|g, b, n, r| unsafe {
+        libc::getgrgid_r(gid, g, b, n, r)
+    })
 }
 
 /// Every GID the user is in, as glibc's getgrouplist reports it (primary first).
