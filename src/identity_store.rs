@@ -7,8 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use crate::identity::{Group, Identity};
 
-/// An identity as the cache stores it. The user name is the cache key, not repeated.
+/// An identity as the cache stores it. The user name is usually the cache key and is
+/// not repeated; it is kept only when the registry answered with another spelling
+/// (an NSS module that matches names case-insensitively, say), since callers must
+/// see the registry's name.
 pub struct StoredIdentity {
+    name: Option<Box<str>>,
     uid: u32,
     gid: u32,
     groups: Box<[(u32, Arc<str>)]>,
@@ -18,10 +22,10 @@ pub struct StoredIdentity {
 }
 
 impl StoredIdentity {
-    /// The identity for `name`, as callers receive it.
-    pub fn to_identity(&self, name: &str) -> Identity {
+    /// The identity stored under the key `asked`, as callers receive it.
+    pub fn to_identity(&self, asked: &str) -> Identity {
         Identity {
-            name: name.to_string(),
+            name: self.name.as_deref().unwrap_or(asked).to_string(),
             uid: self.uid,
             gid: self.gid,
             groups: self
@@ -60,8 +64,10 @@ impl Interner {
         set.retain(|s| Arc::strong_count(s) > 1);
     }
 
-    pub fn store(&self, identity: &Identity) -> StoredIdentity {
+    /// The stored form of `identity`, found under the key `asked`.
+    pub fn store(&self, asked: &str, identity: &Identity) -> StoredIdentity {
         StoredIdentity {
+            name: (identity.name != asked).then(|| identity.name.as_str().into()),
             uid: identity.uid,
             gid: identity.gid,
             groups: identity

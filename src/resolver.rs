@@ -114,7 +114,7 @@ impl Resolver {
             self.by_uid
                 .insert(identity.uid, Some(identity.name.as_str().into()));
         }
-        Ok(found.map(|identity| self.interner.store(&identity)))
+        Ok(found.map(|identity| self.interner.store(name, &identity)))
     }
 
     /// Resolves a UID.
@@ -122,7 +122,7 @@ impl Resolver {
         let (name, _) = self.by_uid.get_or_fetch(&uid, || {
             let found = self.source.user_by_uid(uid)?;
             Ok(found.map(|identity| {
-                let stored = self.interner.store(&identity);
+                let stored = self.interner.store(&identity.name, &identity);
                 self.by_name.insert(identity.name.clone(), Some(stored));
                 identity.name.into_boxed_str()
             }))

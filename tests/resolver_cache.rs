@@ -162,3 +162,39 @@ fn stale_identities_are_served_while_the_directory_is_down() {
     clock.advance(Duration::from_secs(3600));
     assert_eq!(resolver.resolve("alice").unwrap_err().kind(), "unavailable");
 }
+
+/// A registry that matches names case-insensitively (as some NSS modules do): the
+/// cache must hand back the registry's spelling, not the one asked for.
+#[test]
+fn the_registrys_spelling_of_a_name_is_kept() {
+    struct CaseInsensitive(FakeDirectory);
+    impl Source for CaseInsensitive {
+        fn kind(&self) -> &'static str {
+            "fake"
+        }
+        fn user_by_name(&self, name: &str) -> proxid::Result<Option<Identity>> {
+            self.0.answer(|u| u.name.eq_ignore_ascii_case(name))
+        }
+        fn user_by_uid(&self, uid: u32) -> proxid::Result<Option<Identity>> {
+            self.0.user_by_uid(uid)
+        }
+        fn group_by_name(&self, _: &str) -> proxid::Result<Option<Group>> {
+            Ok(None)
+        }
+        fn group_by_gid(&self, _: u32) -> proxid::Result<Option<Group>> {
+            Ok(None)
+        }
+    }
+    let directory = CaseInsensitive(FakeDirectory::default());
+    directory
+        .0
+        .users
+        .lock()
+        .unwrap()
+        .push(user("alice", 20001, &[10001]));
+    let resolver = Resolver::with_source(Config::default(), Arc::new(directory));
+    for _ in 0..2 {
+        assert_eq!(resolver.resolve("ALICE").unwrap().name, "alice");
+    }
+    assert_eq!(resolver.resolve("alice").unwrap().name, "alice");
+}
