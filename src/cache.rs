@@ -218,11 +218,11 @@ where
         self.map.pin().remove(key);
     }
 
-    /// Forgets every entry whose found value matches `pred`.
-    pub fn remove_where(&self, pred: impl Fn(&V) -> bool) {
+    /// Forgets every entry whose key and found value match `pred`.
+    pub fn remove_where(&self, pred: impl Fn(&K, &V) -> bool) {
         self.map
             .pin()
-            .retain(|_, e| !e.value.as_ref().is_some_and(&pred));
+            .retain(|k, e| !e.value.as_ref().is_some_and(|v| pred(k, v)));
     }
 
     /// Forgets everything.

@@ -22,10 +22,15 @@ pub struct StoredIdentity {
 }
 
 impl StoredIdentity {
+    /// The user's name, for an identity stored under the key `asked`.
+    pub fn name<'a>(&'a self, asked: &'a str) -> &'a str {
+        self.name.as_deref().unwrap_or(asked)
+    }
+
     /// The identity stored under the key `asked`, as callers receive it.
     pub fn to_identity(&self, asked: &str) -> Identity {
         Identity {
-            name: self.name.as_deref().unwrap_or(asked).to_string(),
+            name: self.name(asked).to_string(),
             uid: self.uid,
             gid: self.gid,
             groups: self

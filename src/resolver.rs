@@ -170,8 +170,11 @@ impl Resolver {
             }
             Some(name) => {
                 self.by_name.remove(&name.to_string());
-                // The UID key may point at this name even when the name entry is gone.
-                self.by_uid.remove_where(|cached| &**cached == name);
+                // Other spellings that found this user, and the UID key, which may
+                // point at the name even when the name entry is gone.
+                self.by_name
+                    .remove_where(|asked, stored| stored.name(asked) == name);
+                self.by_uid.remove_where(|_, cached| &**cached == name);
             }
         }
     }

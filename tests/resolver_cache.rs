@@ -197,4 +197,7 @@ fn the_registrys_spelling_of_a_name_is_kept() {
         assert_eq!(resolver.resolve("ALICE").unwrap().name, "alice");
     }
     assert_eq!(resolver.resolve("alice").unwrap().name, "alice");
+    // Invalidating the user forgets every spelling that found it.
+    resolver.invalidate(Some("alice"));
+    assert_eq!(resolver.cached_entries(), 0);
 }
