@@ -21,6 +21,8 @@ pub struct Resolver {
     by_name: Cache<String, StoredIdentity, Identity>,
     /// UID -> name; the identity itself lives once, under its name.
     by_uid: Cache<u32, Box<str>, String>,
+    /// Group name -> group.
+    groups: Cache<String, Group, Group>,
     interner: Interner,
     /// Proxy-user rules, built on the first impersonation decision.
     pub(crate) policy: crate::policy::PolicyCell,
@@ -69,7 +71,10 @@ impl Resolver {
             by_name: Cache::new(config.cache.clone(), clock.clone(), |name, stored| {
                 stored.to_identity(name)
             }),
-            by_uid: Cache::new(config.cache.clone(), clock, |_, name| name.to_string()),
+            by_uid: Cache::new(config.cache.clone(), clock.clone(), |_, name| {
+                name.to_string()
+            }),
+            groups: Cache::new(config.cache.clone(), clock, |_, group| group.clone()),
             interner: Interner::default(),
             principals: crate::principal::Principals::new(&config),
             config: Arc::new(config),
@@ -144,9 +149,11 @@ impl Resolver {
     /// Looks up a group by name.
     pub fn group(&self, name: &str) -> Result<Group> {
         let name = validate_name(name.as_bytes())?;
-        self.source
-            .group_by_name(name)?
-            .ok_or_else(|| Error::not_found(format!("group {name:?}")))
+        // Cached like users: every impersonation decision looks up the protected groups.
+        let (found, _) = self
+            .groups
+            .get_or_fetch(&name.to_string(), || self.source.group_by_name(name))?;
+        found.ok_or_else(|| Error::not_found(format!("group {name:?}")))
     }
 
     /// Looks up a group by GID.
@@ -165,6 +172,7 @@ impl Resolver {
             None => {
                 self.by_name.clear();
                 self.by_uid.clear();
+                self.groups.clear();
                 self.interner.prune();
                 self.source.forget_cached();
             }

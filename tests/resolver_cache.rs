@@ -58,8 +58,12 @@ impl Source for FakeDirectory {
     fn user_by_uid(&self, uid: u32) -> proxid::Result<Option<Identity>> {
         self.answer(|u| u.uid == uid)
     }
-    fn group_by_name(&self, _: &str) -> proxid::Result<Option<Group>> {
-        Ok(None)
+    fn group_by_name(&self, name: &str) -> proxid::Result<Option<Group>> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        Ok((name == "staff").then(|| Group {
+            name: name.into(),
+            gid: 50,
+        }))
     }
     fn group_by_gid(&self, _: u32) -> proxid::Result<Option<Group>> {
         Ok(None)
@@ -200,4 +204,19 @@ fn the_registrys_spelling_of_a_name_is_kept() {
     // Invalidating the user forgets every spelling that found it.
     resolver.invalidate(Some("alice"));
     assert_eq!(resolver.cached_entries(), 0);
+}
+
+/// Impersonation decisions look up the protected groups every time: those answers
+/// are cached too, and emptied with the rest.
+#[test]
+fn group_lookups_are_cached_and_invalidated() {
+    let (resolver, directory, _clock) = setup();
+    for _ in 0..5 {
+        assert_eq!(resolver.group("staff").unwrap().gid, 50);
+        assert_eq!(resolver.group("wheel").unwrap_err().kind(), "not_found");
+    }
+    assert_eq!(directory.lookups.load(Ordering::SeqCst), 2);
+    resolver.invalidate(None);
+    resolver.group("staff").unwrap();
+    assert_eq!(directory.lookups.load(Ordering::SeqCst), 3);
 }
