@@ -279,8 +279,14 @@ impl LdapSource {
             .runtime
             .as_ref()
             .ok_or_else(|| unavailable("the LDAP source is shut down"))?;
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let work = lookup(self.inner.clone());
+        // Outside any runtime the caller's thread polls the lookup itself: answers
+        // wake it directly instead of waking a worker that then wakes it.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return runtime.block_on(work);
+        }
+        // Inside another runtime, block_on would panic: hand the lookup over.
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
         runtime.spawn(async move {
             let _ = tx.send(work.await);
         });
