@@ -418,7 +418,7 @@ impl Inner {
                         self.pool.mark_dead(lease.server, &why);
                         self.pool.discard(&lease);
                     } else {
-                        self.pool.discard_server(lease.server);
+                        self.pool.discard_server(lease.server, lease.id);
                     }
                     last = Some(unavailable(format!("{uri}: {why}")));
                 }
@@ -426,7 +426,8 @@ impl Inner {
                     let after_ms = duration_ms(timeout);
                     self.pool
                         .mark_dead(lease.server, &format!("no answer within {after_ms} ms"));
-                    self.pool.discard_server(lease.server);
+                    // A server that hangs is dropped whole: every connection to it.
+                    self.pool.discard_server(lease.server, u64::MAX);
                     last = Some(Error::Timeout {
                         source_name: SOURCE.into(),
                         after_ms,

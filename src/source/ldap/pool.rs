@@ -173,7 +173,7 @@ pub(crate) struct Lease {
     /// Opened for this lookup (rather than reused from the pool).
     pub fresh: bool,
     slot: usize,
-    id: u64,
+    pub id: u64,
 }
 
 pub(crate) struct Pool {
@@ -260,12 +260,17 @@ impl Pool {
         }
     }
 
-    /// Drops every pooled connection to `server` (it hung, or closed one of them, as a
-    /// restarting server closes all).
-    pub(crate) fn discard_server(&self, server: usize) {
+    /// Drops the pooled connections to `server` opened no later than connection
+    /// `up_to` (it hung, or closed one of them, as a restarting server closes all).
+    /// Connections opened since then were opened after the trouble began (by a
+    /// concurrent lookup that already reconnected) and are kept.
+    pub(crate) fn discard_server(&self, server: usize, up_to: u64) {
         for slot in &self.slots {
             if let Ok(mut held) = slot.try_lock() {
-                if held.as_ref().is_some_and(|c| c.server == server) {
+                if held
+                    .as_ref()
+                    .is_some_and(|c| c.server == server && c.id <= up_to)
+                {
                     *held = None;
                 }
             }
