@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import org.apache.hadoop.conf.Configurable;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.security.GroupMappingServiceProvider;
 import org.proxid.InvalidNameException;
 import org.proxid.NotFoundException;
@@ -27,27 +25,8 @@ import org.proxid.ProxidException;
  * found"); a source that cannot answer is an {@link IOException}, so Hadoop does not
  * cache it as "no groups".
  */
-public class ProxidGroupsMapping implements GroupMappingServiceProvider, Configurable {
-    private Configuration conf;
-    private ProxidHolder holder = new ProxidHolder(null);
-
-    @Override
-    public synchronized void setConf(Configuration conf) {
-        this.conf = conf;
-        ProxidHolder old = holder;
-        holder = new ProxidHolder(conf);
-        old.close();
-    }
-
-    @Override
-    public synchronized Configuration getConf() {
-        return conf;
-    }
-
-    private synchronized ProxidHolder holder() {
-        return holder;
-    }
-
+public class ProxidGroupsMapping extends ProxidConfigured
+        implements GroupMappingServiceProvider {
     @Override
     public List<String> getGroups(String user) throws IOException {
         try {

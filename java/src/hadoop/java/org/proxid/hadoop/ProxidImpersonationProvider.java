@@ -1,7 +1,6 @@
 package org.proxid.hadoop;
 
 import java.net.InetAddress;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.security.UserGroupInformation;
 import org.apache.hadoop.security.authorize.AuthorizationException;
 import org.apache.hadoop.security.authorize.ImpersonationProvider;
@@ -31,27 +30,8 @@ import org.proxid.ProxidException;
  * closed (Hadoop may still be calling it and never says when it stops); it costs its
  * cache's memory until the process ends.
  */
-public class ProxidImpersonationProvider implements ImpersonationProvider {
-    private Configuration conf;
-    private ProxidHolder holder = new ProxidHolder(null);
-
-    @Override
-    public synchronized void setConf(Configuration conf) {
-        this.conf = conf;
-        ProxidHolder old = holder;
-        holder = new ProxidHolder(conf);
-        old.close();
-    }
-
-    @Override
-    public synchronized Configuration getConf() {
-        return conf;
-    }
-
-    private synchronized ProxidHolder holder() {
-        return holder;
-    }
-
+public class ProxidImpersonationProvider extends ProxidConfigured
+        implements ImpersonationProvider {
     /**
      * Hadoop passes the key prefix of its own rules ({@code hadoop.proxyuser}); proxid's
      * rules live in proxid.conf, so there is nothing to read here.
