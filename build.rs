@@ -1,9 +1,18 @@
 //! Generates the C header into OUT_DIR (never into the source tree: the committed
-//! include/proxid.h is compared with it by tests/c_abi.rs) and gives the shared
-//! library its versioned SONAME.
+//! include/proxid.h is compared with it by tests/c_abi.rs), gives the shared
+//! library its versioned SONAME, and writes the CLI's man pages and shell completions
+//! into target/<profile>/man and target/<profile>/completions (installed by
+//! scripts/install.sh).
 
 use std::env;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The CLI definition, shared with the binary.
+#[allow(dead_code)]
+mod cli {
+    include!("src/bin/proxid/cli.rs");
+}
 
 /// Must equal `PROXID_ABI_VERSION` in src/ffi/c.rs (checked by tests/c_abi.rs).
 const ABI_VERSION: u32 = 0;
@@ -42,4 +51,91 @@ fn main() {
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libproxid.so.{ABI_VERSION}");
     }
+
+    println!("cargo:rerun-if-changed=src/bin/proxid/cli.rs");
+    // OUT_DIR is target/<profile>/build/proxid-<hash>/out; the files go beside the
+    // binary, where scripts/install.sh and the package look for them.
+    let profile_dir = out_dir
+        .ancestors()
+        .nth(3)
+        .expect("OUT_DIR is target/<profile>/build/<pkg>/out");
+    write_man_pages(&profile_dir.join("man"))
+        .unwrap_or_else(|e| panic!("cannot write the man pages: {e}"));
+    write_completions(&profile_dir.join("completions"))
+        .unwrap_or_else(|e| panic!("cannot write the shell completions: {e}"));
+}
+
+/// proxid.1 and one page per command (proxid-resolve.1, ...), as git does.
+fn write_man_pages(dir: &Path) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir)?;
+    let mut cmd = cli::Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    write_if_changed(&dir.join("proxid.1"), &man_page(&cmd)?)?;
+    for sub in cmd.get_subcommands() {
+        let name = format!("proxid-{}.1", sub.get_name());
+        write_if_changed(&dir.join(name), &man_page(sub)?)?;
+    }
+    Ok(())
+}
+
+/// clap_mangen's sections, with the help's trailing "Heading:" paragraphs (output,
+/// exit status, examples) as sections of their own, lines kept as written.
+fn man_page(cmd: &clap::Command) -> std::io::Result<Vec<u8>> {
+    let man = clap_mangen::Man::new(cmd.clone()).manual("proxid manual");
+    let mut page = Vec::new();
+    man.render_title(&mut page)?;
+    man.render_name_section(&mut page)?;
+    man.render_synopsis_section(&mut page)?;
+    man.render_description_section(&mut page)?;
+    man.render_options_section(&mut page)?;
+    if cmd.has_subcommands() {
+        man.render_subcommands_section(&mut page)?;
+    }
+    if let Some(after) = cmd.get_after_help() {
+        for line in after.to_string().lines() {
+            if let Some(heading) = line.strip_suffix(':').filter(|_| !line.starts_with(' ')) {
+                writeln!(page, ".SH \"{}\"\n.nf", heading.to_uppercase())?;
+            } else if line.is_empty() {
+                writeln!(page, ".fi")?;
+            } else {
+                writeln!(page, "{}", roff_line(line.trim_start()))?;
+            }
+        }
+        writeln!(page, ".fi")?;
+    }
+    man.render_version_section(&mut page)?;
+    Ok(page)
+}
+
+/// One line of text for roff: backslashes and minus signs as roff spells them, and
+/// no line taken for a request.
+fn roff_line(text: &str) -> String {
+    let text = text.replace('\\', "\\e").replace('-', "\\-");
+    if text.starts_with('.') || text.starts_with('\'') {
+        format!("\\&{text}")
+    } else {
+        text
+    }
+}
+
+fn write_completions(dir: &Path) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    std::fs::create_dir_all(dir)?;
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut cli::Cli::command(), "proxid", &mut script);
+        let name = clap_complete::Generator::file_name(&shell, "proxid");
+        write_if_changed(&dir.join(name), &script)?;
+    }
+    Ok(())
+}
+
+/// Leaves an unchanged file alone, so its timestamp says when it last changed.
+fn write_if_changed(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == content) {
+        return Ok(());
+    }
+    std::fs::write(path, content)
 }

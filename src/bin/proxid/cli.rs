@@ -1,0 +1,231 @@
+// The `proxid` command-line definition: every command, option, help text and example.
+//
+// build.rs `include!`s this file to write the man pages and shell completions into
+// target/ at build time, so it uses nothing but `std` and `clap` (no `proxid::`, no
+// inner `//!` doc comments).
+//
+// Operands and option values are `OsString`: clap hands them over byte for byte, and
+// the commands validate them (a non-UTF-8 name is `invalid_name`, never converted).
+//
+// To add a command: a variant here (doc comment = one-line help, `after_help` =
+// examples), a module in commands/, and one arm in main.rs's `dispatch`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Printed after the top-level help and in proxid(1).
+pub const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0  success (every name resolved, the request allowed)
+  1  a name not found, or a request denied or run as self
+  2  any other error: invalid name, unreadable configuration, source unavailable, usage
+
+Escaping:
+  Names, hosts and other operands are printed escaped on human-readable output and
+  on stderr, one record per line: \\\\ for a backslash, \\n \\r \\t, and \\xHH for
+  any other control character, byte that is not UTF-8, Unicode line separator or
+  bidirectional control. --json output is escaped by JSON instead.
+
+Examples:
+  proxid resolve \"$(id -un)\"
+  proxid --config /etc/proxid.conf authorize --proxy livy --user alice --host 10.0.0.5
+  proxid completions bash > /etc/bash_completion.d/proxid";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "proxid",
+    version,
+    about = "Resolve users (NSS or LDAP) and decide Hadoop-style impersonation",
+    long_about = "Resolve user names into UIDs, primary GIDs and groups, from the local \
+                  OS registry (NSS) or from LDAP, and decide whether a proxy user may \
+                  act as another user from a given host, with Hadoop-compatible \
+                  proxy-user rules, protected identities and an audit trail.",
+    after_help = EXIT_STATUS_HELP,
+    subcommand_required = true,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Configuration file [default: $PROXID_CONF, else /etc/proxid.conf, else built-in]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// UID, primary GID and groups of each user, like `id`
+    #[command(after_help = "\
+Output:
+  alice uid=20001(alice) gid=10001(staff) groups=10001(staff),30001(jupyter)
+  With --json one object per line:
+  {\"name\",\"uid\",\"gid\",\"groups\":[{\"name\",\"gid\"},...],\"home\",\"shell\",\"source\"},
+  or {\"name\",\"error\",\"message\"} for a name that failed.
+
+Exit status:
+  0 every name resolved, 1 any not found, 2 any other error
+
+Examples:
+  proxid resolve alice bob
+  proxid resolve --json alice
+  proxid resolve -- -odd-name")]
+    Resolve {
+        /// One JSON object per line instead of `id`-style text
+        #[arg(long)]
+        json: bool,
+        /// User names (`--` before a name that starts with `-`)
+        #[arg(value_name = "NAME", required = true)]
+        names: Vec<OsString>,
+    },
+
+    /// Group names of each user, primary first, like `hdfs groups`
+    #[command(after_help = "\
+Output:
+  alice : staff jupyter
+
+Exit status:
+  0 every name resolved, 1 any not found, 2 any other error
+
+Examples:
+  proxid groups alice
+  proxid --config /etc/proxid.conf groups alice bob")]
+    Groups {
+        /// User names
+        #[arg(value_name = "NAME", required = true)]
+        names: Vec<OsString>,
+    },
+
+    /// Validate the configuration and print it in effect, secrets masked
+    #[command(after_help = "\
+Checks:
+  Builds everything a resolver builds on first use (proxy-user rules, an imported
+  core-site.xml), so a broken rule shows now.
+
+Exit status:
+  0 valid, 2 invalid
+
+Examples:
+  proxid check-config
+  proxid --config ./proxid.conf check-config")]
+    CheckConfig,
+
+    /// Short name of each Kerberos principal (auth_to_local)
+    #[command(after_help = "\
+Output:
+  One short name per line; with --json one object per line:
+  {\"principal\",\"short_name\"} or {\"principal\",\"error\",\"message\"}
+
+Exit status:
+  0 every principal mapped, 2 any failed
+
+Examples:
+  proxid principal alice@EXAMPLE.COM
+  proxid principal --json nn/host1.example.com@EXAMPLE.COM")]
+    Principal {
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+        /// Kerberos principals (`primary[/instance][@REALM]`)
+        #[arg(value_name = "PRINCIPAL", required = true)]
+        principals: Vec<OsString>,
+    },
+
+    /// Principal, short name and keytab a program runs with
+    #[command(after_help = "\
+Output:
+  principal: ..., short_name: ..., keytab: ... lines. The application's entry beats
+  the namespace's, which beats the default. With --json:
+  {\"principal\",\"short_name\",\"keytab\"} (plus \"error\", \"message\" when the keytab
+  is unusable)
+
+Exit status:
+  0 found and the keytab usable, 1 not found, 2 any other error
+
+Examples:
+  proxid program-principal analytics
+  proxid program-principal --json analytics nightly-report")]
+    ProgramPrincipal {
+        /// One JSON object instead of `key: value` lines
+        #[arg(long)]
+        json: bool,
+        /// The program's namespace
+        #[arg(value_name = "NAMESPACE")]
+        namespace: OsString,
+        /// The program's application, if any
+        #[arg(value_name = "APPLICATION")]
+        application: Option<OsString>,
+    },
+
+    /// May proxy P act as user U for a request from host H?
+    #[command(after_help = "\
+Output:
+  allowed as alice(uid 20001): livy -> alice from 10.0.0.5 (reason: ...; rule: ...)
+  With --json: {\"verdict\":\"allowed\"|\"denied\"|\"run_as_self\",\"proxy\",\"user\",
+  \"host\",\"effective_user\",\"effective_uid\",\"rule\",\"reason\"}
+
+Exit status:
+  0 allowed, 1 denied or run as self, 2 error
+
+Examples:
+  proxid authorize --proxy livy --user alice --host 10.0.0.5
+  proxid authorize --json --proxy=hive --user=bob --host=gw1.example.com")]
+    Authorize {
+        /// The proxy (service) user making the request
+        #[arg(long, value_name = "P")]
+        proxy: OsString,
+        /// The user the proxy wants to act as
+        #[arg(long, value_name = "U")]
+        user: OsString,
+        /// The host the request comes from (name or address)
+        #[arg(long, value_name = "H")]
+        host: OsString,
+        /// One JSON object instead of text
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Server side of the resolution handshake: the identity to act as
+    #[command(after_help = "\
+Assertion:
+  {\"name\":\"alice\"} for server-side resolution, or
+  {\"name\":\"alice\",\"uid\":20001,\"gids\":[10001,30001]} for client-side.
+  Prints the identity to act as, as `resolve` does.
+
+Exit status:
+  0 accepted, 1 not found, 2 any other error
+
+Examples:
+  proxid accept '{\"name\":\"alice\"}'
+  proxid accept --json '{\"name\":\"alice\",\"uid\":20001,\"gids\":[10001]}'")]
+    Accept {
+        /// One JSON object instead of `id`-style text
+        #[arg(long)]
+        json: bool,
+        /// The client's identity assertion
+        #[arg(value_name = "ASSERTION_JSON")]
+        assertion: OsString,
+    },
+
+    /// Print a shell completion script
+    #[command(after_help = "\
+Examples:
+  proxid completions bash > /etc/bash_completion.d/proxid
+  proxid completions zsh > \"${fpath[1]}/_proxid\"
+  proxid completions fish > ~/.config/fish/completions/proxid.fish")]
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: CompletionShell,
+    },
+}
+
+/// Shells `proxid completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
