@@ -71,10 +71,19 @@ fn write_man_pages(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut cmd = cli::Cli::command().disable_help_subcommand(true);
     cmd.build();
-    write_if_changed(&dir.join("proxid.1"), &man_page(&cmd)?)?;
+    let mut pages = vec![("proxid.1".to_string(), man_page(&cmd)?)];
     for sub in cmd.get_subcommands() {
-        let name = format!("proxid-{}.1", sub.get_name());
-        write_if_changed(&dir.join(name), &man_page(sub)?)?;
+        pages.push((format!("proxid-{}.1", sub.get_name()), man_page(sub)?));
+    }
+    for (name, page) in &pages {
+        write_if_changed(&dir.join(name), page)?;
+    }
+    // A page of a command that is gone must not be installed.
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        if !pages.iter().any(|(page, _)| name.to_str() == Some(page)) {
+            std::fs::remove_file(dir.join(name))?;
+        }
     }
     Ok(())
 }

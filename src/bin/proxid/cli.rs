@@ -13,7 +13,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum, ValueHint};
 
 /// Printed after the top-level help and in proxid(1).
 pub const EXIT_STATUS_HELP: &str = "\
@@ -48,7 +48,7 @@ Examples:
 )]
 pub struct Cli {
     /// Configuration file [default: $PROXID_CONF, else /etc/proxid.conf, else built-in]
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub config: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -77,7 +77,7 @@ Examples:
         #[arg(long)]
         json: bool,
         /// User names (`--` before a name that starts with `-`)
-        #[arg(value_name = "NAME", required = true)]
+        #[arg(value_name = "NAME", required = true, value_hint = ValueHint::Username)]
         names: Vec<OsString>,
     },
 
@@ -94,7 +94,7 @@ Examples:
   proxid --config /etc/proxid.conf groups alice bob")]
     Groups {
         /// User names
-        #[arg(value_name = "NAME", required = true)]
+        #[arg(value_name = "NAME", required = true, value_hint = ValueHint::Username)]
         names: Vec<OsString>,
     },
 
@@ -174,13 +174,13 @@ Examples:
   proxid authorize --json --proxy=hive --user=bob --host=gw1.example.com")]
     Authorize {
         /// The proxy (service) user making the request
-        #[arg(long, value_name = "P")]
+        #[arg(long, value_name = "P", value_hint = ValueHint::Username)]
         proxy: OsString,
         /// The user the proxy wants to act as
-        #[arg(long, value_name = "U")]
+        #[arg(long, value_name = "U", value_hint = ValueHint::Username)]
         user: OsString,
         /// The host the request comes from (name or address)
-        #[arg(long, value_name = "H")]
+        #[arg(long, value_name = "H", value_hint = ValueHint::Hostname)]
         host: OsString,
         /// One JSON object instead of text
         #[arg(long)]
