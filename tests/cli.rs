@@ -373,6 +373,19 @@ fn option_forms_and_double_dash() {
         (json["proxy"].clone(), json["user"].clone()),
         ("root".into(), "root".into())
     );
+    // An option's value is taken as given, even when it starts with `-`.
+    let out = proxid([
+        "authorize",
+        "--json",
+        "--proxy",
+        "root",
+        "--user",
+        "-rf",
+        "--host",
+        "::1",
+    ]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(json["user"], "-rf", "{json}");
 }
 
 #[test]

@@ -48,7 +48,13 @@ Examples:
 )]
 pub struct Cli {
     /// Configuration file [default: $PROXID_CONF, else /etc/proxid.conf, else built-in]
-    #[arg(long, global = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        value_hint = ValueHint::FilePath,
+        allow_hyphen_values = true
+    )]
     pub config: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -173,14 +179,15 @@ Examples:
   proxid authorize --proxy livy --user alice --host 10.0.0.5
   proxid authorize --json --proxy=hive --user=bob --host=gw1.example.com")]
     Authorize {
+        // Option values are taken as given, even when they start with `-`.
         /// The proxy (service) user making the request
-        #[arg(long, value_name = "P", value_hint = ValueHint::Username)]
+        #[arg(long, value_name = "P", allow_hyphen_values = true, value_hint = ValueHint::Username)]
         proxy: OsString,
         /// The user the proxy wants to act as
-        #[arg(long, value_name = "U", value_hint = ValueHint::Username)]
+        #[arg(long, value_name = "U", allow_hyphen_values = true, value_hint = ValueHint::Username)]
         user: OsString,
         /// The host the request comes from (name or address)
-        #[arg(long, value_name = "H", value_hint = ValueHint::Hostname)]
+        #[arg(long, value_name = "H", allow_hyphen_values = true, value_hint = ValueHint::Hostname)]
         host: OsString,
         /// One JSON object instead of text
         #[arg(long)]
