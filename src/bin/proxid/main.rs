@@ -67,9 +67,10 @@ impl From<Error> for Failure {
 
 impl Failure {
     /// An operand refused before any lookup; the message shows its bytes escaped
-    /// (the library's own message would show U+FFFD for bytes that are not UTF-8).
+    /// (the library's own message would show U+FFFD for bytes that are not UTF-8), at
+    /// most 64 of them as the library's message does.
     fn invalid_name(raw: &OsStr, reason: String) -> Self {
-        let shown = output::escape_short(raw);
+        let shown = output::escape_cut(raw, 64);
         let (status, kind) = classify(&Error::InvalidName {
             name: shown.clone(),
             reason: reason.clone(),

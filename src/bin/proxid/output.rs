@@ -58,12 +58,17 @@ pub fn esc(text: &str) -> String {
     escape(text.as_bytes())
 }
 
-/// An operand escaped, cut after 64 bytes (the library's error messages show no more
-/// of a name either; a 10 kB operand is not worth echoing).
-pub fn escape_short(raw: &OsStr) -> String {
+/// An operand escaped for the `<what>` of an error line: whole up to the longest valid
+/// name, cut after that (a 10 kB operand is not worth echoing).
+pub fn escape_operand(raw: &OsStr) -> String {
+    escape_cut(raw, proxid::identity::MAX_NAME_BYTES)
+}
+
+/// `raw` escaped, cut after `max` bytes with `...` to say so.
+pub fn escape_cut(raw: &OsStr, max: usize) -> String {
     let raw = raw.as_bytes();
-    match raw.get(..64) {
-        Some(head) if raw.len() > 64 => escape(head) + "...",
+    match raw.get(..max) {
+        Some(head) if raw.len() > max => escape(head) + "...",
         _ => escape(raw),
     }
 }
@@ -160,6 +165,7 @@ mod tests {
         }
         assert_eq!(one_line("user \"a\\\\b\"\nx"), "user \"a\\\\b\"\\nx");
         let long = OsStr::from_bytes(&[b'a'; 100]);
-        assert_eq!(escape_short(long), "a".repeat(64) + "...");
+        assert_eq!(escape_cut(long, 64), "a".repeat(64) + "...");
+        assert_eq!(escape_operand(long), "a".repeat(100));
     }
 }

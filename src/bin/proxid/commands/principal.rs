@@ -34,7 +34,7 @@ pub fn principal(ctx: &Context, principals: &[OsString], json: bool) -> Status {
                     });
                     emit(&mut out, &line.to_string());
                 } else {
-                    output::report(&output::escape_short(raw), &f.message);
+                    output::report(&output::escape_operand(raw), &f.message);
                 }
             }
         }
@@ -52,10 +52,10 @@ pub fn program_principal(
     let shown = match application {
         Some(app) => format!(
             "program-principal {} {}",
-            output::escape_short(namespace),
-            output::escape_short(app)
+            output::escape_operand(namespace),
+            output::escape_operand(app)
         ),
-        None => format!("program-principal {}", output::escape_short(namespace)),
+        None => format!("program-principal {}", output::escape_operand(namespace)),
     };
     let resolver = match ctx.open() {
         Ok(r) => r,

@@ -54,6 +54,6 @@ fn report(out: &mut impl std::io::Write, raw: &OsString, f: &Failure, shape: Sha
             line["message"] = json!(f.message);
             emit(out, &line.to_string());
         }
-        Shape::Id | Shape::Groups => output::report(&output::escape_short(raw), &f.message),
+        Shape::Id | Shape::Groups => output::report(&output::escape_operand(raw), &f.message),
     }
 }
