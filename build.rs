@@ -71,10 +71,8 @@ fn write_man_pages(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut cmd = cli::Cli::command().disable_help_subcommand(true);
     cmd.build();
-    let mut pages = vec![("proxid.1".to_string(), man_page(&cmd)?)];
-    for sub in cmd.get_subcommands() {
-        pages.push((format!("proxid-{}.1", sub.get_name()), man_page(sub)?));
-    }
+    let mut pages = Vec::new();
+    collect_man_pages(&cmd, &mut pages)?;
     for (name, page) in &pages {
         write_if_changed(&dir.join(name), page)?;
     }
@@ -88,10 +86,26 @@ fn write_man_pages(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The page of `cmd` and of each of its subcommands, nested ones too
+/// (`proxid-cache-invalidate.1`), named by clap's display name.
+fn collect_man_pages(
+    cmd: &clap::Command,
+    pages: &mut Vec<(String, Vec<u8>)>,
+) -> std::io::Result<()> {
+    let name = cmd.get_display_name().unwrap_or(cmd.get_name());
+    pages.push((format!("{name}.1"), man_page(cmd)?));
+    for sub in cmd.get_subcommands() {
+        collect_man_pages(sub, pages)?;
+    }
+    Ok(())
+}
+
 /// clap_mangen's sections, with the help's trailing "Heading:" paragraphs (output,
 /// exit status, examples) as sections of their own, lines kept as written.
 fn man_page(cmd: &clap::Command) -> std::io::Result<Vec<u8>> {
-    let man = clap_mangen::Man::new(cmd.clone()).manual("proxid manual");
+    let man = clap_mangen::Man::new(cmd.clone())
+        .manual("proxid manual")
+        .source(format!("proxid {}", env!("CARGO_PKG_VERSION")));
     let mut page = Vec::new();
     man.render_title(&mut page)?;
     man.render_name_section(&mut page)?;
