@@ -82,8 +82,11 @@ impl Failure {
         }
     }
 
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::json!({"error": self.kind, "message": self.message})
+    /// `fields` (an object naming what failed) with `"error"` and `"message"` added.
+    pub fn json(&self, mut fields: serde_json::Value) -> serde_json::Value {
+        fields["error"] = self.kind.into();
+        fields["message"] = self.message.as_str().into();
+        fields
     }
 }
 

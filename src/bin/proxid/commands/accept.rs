@@ -32,9 +32,7 @@ pub fn run(ctx: &Context, raw: &OsStr, json: bool) -> Status {
         Ok(id) => emit(&mut out, &output::id_line(&id)),
         Err(f) => {
             if json {
-                let mut line = json!({"name": shown});
-                line["error"] = json!(f.kind);
-                line["message"] = json!(f.message);
+                let line = f.json(json!({"name": shown}));
                 emit(&mut out, &line.to_string());
             } else {
                 output::report("accept", &f.message);

@@ -29,13 +29,11 @@ pub fn run(ctx: &Context, proxy: &OsStr, user: &OsStr, host: &OsStr, json: bool)
         }
         Err(f) => {
             if json {
-                let mut line = json!({
+                let line = f.json(json!({
                     "proxy": output::json_text(proxy),
                     "user": output::json_text(user),
                     "host": output::json_text(host),
-                });
-                line["error"] = json!(f.kind);
-                line["message"] = json!(f.message);
+                }));
                 emit(&mut out, &line.to_string());
             } else {
                 output::report("authorize", &f.message);

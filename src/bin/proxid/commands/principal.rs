@@ -1,6 +1,7 @@
 //! `principal` and `program-principal`: Kerberos names.
 
 use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 
 use serde_json::json;
 
@@ -27,11 +28,7 @@ pub fn principal(ctx: &Context, principals: &[OsString], json: bool) -> Status {
             Err(f) => {
                 worst = Status::Error;
                 if json {
-                    let line = json!({
-                        "principal": output::json_text(raw),
-                        "error": f.kind,
-                        "message": f.message,
-                    });
+                    let line = f.json(json!({"principal": output::json_text(raw)}));
                     emit(&mut out, &line.to_string());
                 } else {
                     output::report(&output::escape_operand(raw), &f.message);
@@ -78,7 +75,8 @@ pub fn program_principal(
     let keytab_check = program
         .keytab
         .as_deref()
-        .map_or(Ok(()), proxid::principal::check_keytab);
+        .map_or(Ok(()), proxid::principal::check_keytab)
+        .map_err(Failure::from);
     let mut out = std::io::stdout().lock();
     if json {
         let mut line = json!({
@@ -86,9 +84,8 @@ pub fn program_principal(
             "short_name": program.short_name,
             "keytab": program.keytab,
         });
-        if let Err(e) = &keytab_check {
-            line["error"] = json!(crate::classify(e).1);
-            line["message"] = json!(e.to_string());
+        if let Err(f) = &keytab_check {
+            line = f.json(line);
         }
         emit(&mut out, &line.to_string());
     } else {
@@ -98,15 +95,14 @@ pub fn program_principal(
             &format!("short_name: {}", esc(&program.short_name)),
         );
         let keytab = program.keytab.as_ref().map_or("(none)".into(), |k| {
-            use std::os::unix::ffi::OsStrExt;
             output::escape(k.as_os_str().as_bytes())
         });
         emit(&mut out, &format!("keytab: {keytab}"));
     }
     match keytab_check {
         Ok(()) => Status::Ok,
-        Err(e) => {
-            output::report(&shown, &e.to_string());
+        Err(f) => {
+            output::report(&shown, &f.message);
             Status::Error
         }
     }

@@ -49,9 +49,7 @@ fn run(ctx: &Context, names: &[OsString], shape: Shape) -> Status {
 fn report(out: &mut impl std::io::Write, raw: &OsString, f: &Failure, shape: Shape) {
     match shape {
         Shape::Json => {
-            let mut line = json!({"name": output::json_text(raw)});
-            line["error"] = json!(f.kind);
-            line["message"] = json!(f.message);
+            let line = f.json(json!({"name": output::json_text(raw)}));
             emit(out, &line.to_string());
         }
         Shape::Id | Shape::Groups => output::report(&output::escape_operand(raw), &f.message),
