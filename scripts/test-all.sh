@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # by the tests themselves, in temp dirs on free ports; their system services are
 # kept from starting and the machine's /etc/nsswitch.conf is checked to stay as it was.
 PACKAGES=(slapd ldap-utils nslcd libnss-ldapd gosa-schema valgrind openssl gcc make
-          pkg-config binutils junit5 python3-pip util-linux)
+          pkg-config binutils junit5 python3-pip util-linux
+          dpkg-dev file lintian)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
