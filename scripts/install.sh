@@ -18,7 +18,8 @@
 # man pages and completions into target/release/man and target/release/completions)
 # unless PROXID_LIB_DIR names a directory that already holds libproxid.so and
 # libproxid.a; the command line is then taken from PROXID_BIN_DIR (default
-# PROXID_LIB_DIR), and left out, with a note, when that holds no `proxid`.
+# PROXID_LIB_DIR), and left out, with a note, when that holds no `proxid`. With
+# PROXID_REQUIRE_ALL=1 (the Debian package) every piece must be there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,7 +49,7 @@ for f in libproxid.so libproxid.a; do
 done
 
 install -d "$DESTDIR$LIBDIR/pkgconfig" "$DESTDIR$INCLUDEDIR"
-install -m 755 "$PROXID_LIB_DIR/libproxid.so" "$DESTDIR$LIBDIR/libproxid.so.$version"
+install -m 644 "$PROXID_LIB_DIR/libproxid.so" "$DESTDIR$LIBDIR/libproxid.so.$version"
 ln -sfn "libproxid.so.$version" "$DESTDIR$LIBDIR/libproxid.so.$abi"
 ln -sfn "libproxid.so.$abi" "$DESTDIR$LIBDIR/libproxid.so"
 install -m 644 "$PROXID_LIB_DIR/libproxid.a" "$DESTDIR$LIBDIR/libproxid.a"
@@ -60,6 +61,10 @@ chmod 644 "$DESTDIR$LIBDIR/pkgconfig/proxid.pc"
 echo "installed libproxid $version (ABI $abi) into $DESTDIR$PREFIX"
 
 if [ ! -x "$PROXID_BIN_DIR/proxid" ]; then
+    if [ "${PROXID_REQUIRE_ALL:-}" = 1 ]; then
+        echo "install.sh: no $PROXID_BIN_DIR/proxid (build it first)" >&2
+        exit 1
+    fi
     echo "install.sh: no $PROXID_BIN_DIR/proxid: command line, man pages and completions not installed (set PROXID_BIN_DIR)"
     exit 0
 fi

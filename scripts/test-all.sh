@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests start or compare against. slapd and nslcd are only run
 # by the tests themselves, in temp dirs on free ports; their system services are
 # kept from starting and the machine's /etc/nsswitch.conf is checked to stay as it was.
-# man-db, zsh and fish render the man pages and parse the completion scripts (tests/cli.rs).
+# man-db, zsh and fish render the man pages and parse the completion scripts (tests/cli.rs);
+# dpkg-dev, file and lintian build and check the Debian package (tests/package_deb.rs).
 PACKAGES=(slapd ldap-utils nslcd libnss-ldapd gosa-schema valgrind openssl gcc make
           pkg-config binutils junit5 python3-pip util-linux
-          man-db zsh fish)
+          man-db zsh fish dpkg-dev file lintian)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
