@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
+use crate::id_range::IdRange;
 
 /// The default configuration path.
 pub const DEFAULT_PATH: &str = "/etc/proxid.conf";
@@ -117,6 +118,10 @@ struct RawProxy {
     groups: Vec<String>,
     #[serde(default)]
     users: Vec<String>,
+    #[serde(default)]
+    uids: Vec<IdRange>,
+    #[serde(default)]
+    gids: Vec<IdRange>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -340,6 +345,10 @@ pub struct ProxyRule {
     pub hosts: Vec<String>,
     pub groups: Vec<String>,
     pub users: Vec<String>,
+    /// Scope by number: targets whose UID is in one of these ranges (`policy::scopes`).
+    pub uids: Vec<IdRange>,
+    /// Scope by number: targets with a GID (primary included) in one of these ranges.
+    pub gids: Vec<IdRange>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -663,6 +672,8 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
             hosts: p.hosts,
             groups: p.groups,
             users: p.users,
+            uids: p.uids,
+            gids: p.gids,
         });
     }
     let impersonation = ImpersonationConfig {

@@ -31,6 +31,7 @@
 pub mod core_site;
 pub mod hosts;
 pub mod rules;
+pub mod scopes;
 
 #[cfg(test)]
 mod tests;
@@ -150,6 +151,7 @@ impl Resolver {
     /// malformed core-site.xml or CIDR block shows at start-up (`Error::Config`).
     /// Resolves the host names in the rules. Returns how many rules are in force.
     pub fn check_policy(&self) -> Result<usize> {
+        self.check_scopes()?;
         self.rule_set(&hosts::system_lookup).map(RuleSet::len)
     }
 
@@ -171,6 +173,7 @@ impl Resolver {
         let host_spec = hosts::parse_host(host)
             .map_err(|why| Error::InvalidArgument(format!("host: {why}")))?;
         let rules = self.rule_set(lookup)?;
+        self.check_scopes()?;
         let decision =
             |verdict, reason: &str| Decision::new(proxy, user, host, verdict, reason.into());
 
