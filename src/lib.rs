@@ -26,6 +26,7 @@ pub use config::Config;
 pub use error::{Error, Result};
 pub use identity::{Group, Identity};
 pub use mode::Assertion;
+pub use policy::admit::AdmitRequest;
 pub use policy::{Decision, Verdict};
 pub use principal::ProgramPrincipal;
 pub use resolver::{Prefetch, PrefetchReport, Resolver};

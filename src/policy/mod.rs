@@ -28,6 +28,7 @@
 //! to addresses) is built once per `Resolver`, on the first decision; to reload
 //! the rules, build a new `Resolver` (Hadoop's `refreshSuperUserGroupsConfiguration`).
 
+pub mod admit;
 pub mod core_site;
 pub mod hosts;
 pub mod rules;
