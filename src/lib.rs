@@ -16,6 +16,7 @@ pub mod ffi;
 pub mod id_range;
 pub mod identity;
 mod identity_store;
+pub mod mapr;
 pub mod mode;
 pub mod policy;
 pub mod principal;
