@@ -19,7 +19,7 @@ enum Server {
     /// `server_side = false`: IDs from the client only.
     Plain,
     /// `server_side = true`: both shapes.
-    ServerSide,
+    Lenient,
     /// `require_server_side = true`: names only.
     Strict,
 }
@@ -38,7 +38,7 @@ enum Sent {
 fn server_lines(server: Server) -> &'static str {
     match server {
         Server::Plain => "server_side = false\n",
-        Server::ServerSide => "server_side = true\n",
+        Server::Lenient => "server_side = true\n",
         Server::Strict => "require_server_side = true\n",
     }
 }
@@ -72,7 +72,7 @@ fn assertion(id: &Identity, sent: Sent) -> Assertion {
 fn expected(server: Server, proxy: Sent, user: Sent) -> &'static str {
     let mismatch = |s: Sent| match server {
         Server::Plain => s == Sent::Name,
-        Server::ServerSide => false,
+        Server::Lenient => false,
         Server::Strict => s != Sent::Name,
     };
     if mismatch(proxy) || mismatch(user) {
@@ -94,7 +94,7 @@ fn matrix(open: &dyn Fn(Server, &Path) -> Resolver, proxy: &Identity, user: &Ide
     let sents = [Sent::Name, Sent::Ids, Sent::WrongIds];
     let dir = tempfile::tempdir().unwrap();
     let mut runs = 0;
-    for server in [Server::Plain, Server::ServerSide, Server::Strict] {
+    for server in [Server::Plain, Server::Lenient, Server::Strict] {
         let audit = dir.path().join(format!("{server:?}.jsonl"));
         let r = open(server, &audit);
         for p in sents {
@@ -133,7 +133,7 @@ fn matrix(open: &dyn Fn(Server, &Path) -> Resolver, proxy: &Identity, user: &Ide
                                 let mism = match server {
                                     Server::Plain => s == Sent::Name,
                                     Server::Strict => s != Sent::Name,
-                                    Server::ServerSide => false,
+                                    Server::Lenient => false,
                                 };
                                 assert_eq!(named, mism, "{case}: {whose} in {msg}");
                             }
@@ -276,7 +276,7 @@ fn admit_matrix_against_slapd() {
         std::fs::write(&path, &text).unwrap();
         Resolver::new(Config::from_toml(&text, &path).unwrap()).unwrap()
     };
-    let r = open(Server::ServerSide, &dir.path().join("x"));
+    let r = open(Server::Lenient, &dir.path().join("x"));
     let (dave, alice) = (r.resolve("dave").unwrap(), r.resolve("alice").unwrap());
     assert!(
         alice.gids().len() > 1,
@@ -303,7 +303,7 @@ fn inner_local_nss_matrix() {
         );
         Resolver::new(Config::from_toml(&text, &dir.path().join("proxid.conf")).unwrap()).unwrap()
     };
-    let r = open(Server::ServerSide, &dir.path().join("x"));
+    let r = open(Server::Lenient, &dir.path().join("x"));
     let (proxy, user) = (
         r.resolve("pxadm-proxy").unwrap(),
         r.resolve("pxadm-user").unwrap(),

@@ -45,12 +45,15 @@ impl Dir {
     }
 }
 
+/// The outcome a case expects: a value, or the words its error must contain.
+type Want<T> = Result<T, &'static [&'static str]>;
+
 const LDAP: &str = "[ldap]\nuris = [\"ldap://127.0.0.1:1\"]\nbase = \"dc=x\"\n";
 
 #[test]
 fn client_switch_sets_the_mode() {
     // (core-site value or none, [resolution] lines, outcome: mode or error words)
-    let cases: &[(Option<&str>, &str, Result<Mode, &[&str]>)] = &[
+    let cases: &[(Option<&str>, &str, Want<Mode>)] = &[
         (None, "", Ok(Mode::Client)),
         (None, "mode = \"server\"\n", Ok(Mode::Server)),
         (Some("true"), "", Ok(Mode::Server)),
@@ -153,7 +156,7 @@ fn daemon_conf(d: &Dir, text: &str, mode: u32) -> PathBuf {
 fn daemon_conf_names_the_default_superuser() {
     const MAPR: &str = "# written by configure.sh\nmapr.daemon.user=mapr\nmapr.daemon.group=mapr\nmapr.daemon.runuser.warden=1\n";
     // (daemon.conf text, its mode, [impersonation] lines, superuser or error words)
-    let cases: &[(&str, u32, &str, Result<&str, &[&str]>)] = &[
+    let cases: &[(&str, u32, &str, Want<&str>)] = &[
         (MAPR, 0o644, "", Ok("mapr")),
         (MAPR, 0o600, "superuser = \"mapr\"\n", Ok("mapr")),
         (" mapr.daemon.user = svcmapr \n", 0o444, "", Ok("svcmapr")),

@@ -12,6 +12,9 @@ use std::process::ExitCode;
 use proxid::{Error, Identity, Resolver};
 use serde_json::json;
 
+#[path = "proxid/admit.rs"]
+mod admit;
+
 const USAGE: &str = "\
 usage: proxid [--config FILE] <command> [options] [--] ARGS...
 
@@ -30,6 +33,9 @@ commands:
   accept [--json] ASSERTION_JSON
                                 server side of the resolution handshake: the identity
                                 to act as for a client's assertion
+  admit --json REQUEST_JSON     server side in one call: mode handshake and exact ID
+                                check for proxy and user, then the decision (exit codes
+                                as authorize)
 
 exit status: 0 success, 1 not found, 2 any other error";
 
@@ -444,6 +450,7 @@ fn run() -> Status {
         "program-principal" => cmd_program_principal(&args),
         "authorize" => cmd_authorize(&args),
         "accept" => cmd_accept(&args),
+        "admit" => admit::cmd_admit(&args),
         "help" => {
             println!("{USAGE}");
             Status::Ok
