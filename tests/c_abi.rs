@@ -302,7 +302,6 @@ fn dlopen_finds_and_calls_every_declared_function() {
 /// machine other than root and three servers that differ only in `[resolution]`.
 #[test]
 fn admit_from_c_in_every_mode_combination() {
-    let b = built();
     let users = run_ok(Command::new("getent").arg("passwd"));
     let names: Vec<&str> = users
         .lines()
