@@ -87,7 +87,8 @@ pub struct Decision {
     /// `impersonation.protected_users` or `impersonation.protected_groups`.
     pub rule: Option<String>,
     /// Why: a code, sometimes followed by `: detail`. Allowed: `superuser`,
-    /// `any_user`, `user_listed`, `group_listed: G`. Denied or run-as-self:
+    /// `any_user`, `user_listed`, `group_listed: G`, `uid_in_scope: uid N in R`,
+    /// `gid_in_scope: gid N in R`. Denied or run-as-self:
     /// `no_rule`, `user_not_allowed`, `host_not_allowed[: detail]`. Denied only:
     /// `not_found`, `protected_identity: uid N` or `gid N` (followed by the
     /// protected name it came from, except for 0), `proxy_not_found`,

@@ -13,6 +13,9 @@
 //! - Names are case-sensitive: the proxy, the target and group names.
 //! - The target matches by its name or by any of its groups, primary included, as
 //!   the resolver returns them (a group without an entry is named by its GID).
+//! - In proxid.conf a rule may also scope by number (`uids`, `gids`, see
+//!   [`super::scopes`]); a target matches when it matches any of users, groups,
+//!   uids or gids (*differs*: Hadoop has no numeric scopes).
 //! - Netgroups (`@name`) are not expanded: `@name` is a literal group name that no
 //!   group has, so it never matches (*differs*: Hadoop expands it only with a
 //!   netgroup-capable group mapping).
