@@ -192,3 +192,57 @@ fn admit_json_outputs_and_exit_codes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("proxid: "));
 }
+
+#[test]
+fn hostile_names_are_refused_not_injected() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("proxid.conf");
+    std::fs::write(&conf, "[resolution]\nserver_side = true\n").unwrap();
+    let long = "a".repeat(10 * 1024);
+    for (name, kind) in [
+        (long.as_str(), "invalid_name"),
+        ("", "invalid_name"),
+        ("a\0b", "invalid_name"),
+        ("*", "not_found"),
+        (")(", "not_found"),
+        ("\\", "not_found"),
+        ("a\nb", "not_found"),
+    ] {
+        let req = json!({"proxy": {"name": name}, "user": {"name": "root"}, "host": "::1"});
+        let (code, line) = admit(&conf, &req.to_string());
+        assert_eq!(code, 2, "{name:.20}");
+        assert_eq!(line["error"], kind, "{name:.20}: {line}");
+    }
+}
+
+/// A scope covering a protected ID is refused as soon as the configuration is
+/// loaded, by every command, naming the range and the identity.
+#[test]
+fn protected_scope_is_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("proxid.conf");
+    std::fs::write(
+        &conf,
+        "[[impersonation.proxy]]\nuser = \"svc\"\nhosts = [\"*\"]\ngids = [\"0-10\"]\n",
+    )
+    .unwrap();
+    for args in [&["check-config"][..], &["resolve", "root"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_proxid"))
+            .arg("--config")
+            .arg(&conf)
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        for w in [
+            "proxid.conf",
+            "gids",
+            "\"0-10\"",
+            "gid 0 (root)",
+            "protected",
+        ] {
+            assert!(err.contains(w), "{args:?}: {err:?} lacks {w:?}");
+        }
+    }
+}

@@ -1,11 +1,12 @@
 //! `proxid admit --json REQUEST`: the server side of a request in one call (mode
 //! handshake and exact ID check for proxy and target, then the decision). Output and
-//! exit codes are `authorize`'s: 0 allowed, 1 denied or run-as-self, 2 error.
+//! exit codes are `authorize`'s: 0 allowed, 1 denied or run-as-self, 2 error
+//! ([`print_decision`] prints a decision as `authorize` does).
 
 use serde_json::json;
 
 use super::{emit, open, usage_error, Args, Status};
-use proxid::{AdmitRequest, Verdict};
+use proxid::{AdmitRequest, Decision, Verdict};
 
 pub(crate) fn cmd_admit(args: &Args) -> Status {
     let [raw] = args.operands.as_slice() else {
@@ -31,35 +32,7 @@ pub(crate) fn cmd_admit(args: &Args) -> Status {
     let mut out = std::io::stdout().lock();
     match result {
         Ok(d) => {
-            if args.json {
-                let line = json!({
-                    "verdict": d.verdict.as_str(),
-                    "proxy": d.proxy,
-                    "user": d.user,
-                    "host": d.host,
-                    "effective_user": d.effective_user,
-                    "effective_uid": d.effective.as_ref().map(|id| id.uid),
-                    "rule": d.rule,
-                    "reason": d.reason,
-                });
-                emit(&mut out, &line.to_string());
-            } else {
-                let acting = d.effective.as_ref().map_or(String::new(), |id| {
-                    format!(" as {}(uid {})", id.name, id.uid)
-                });
-                emit(
-                    &mut out,
-                    &format!(
-                        "{}{acting}: {} -> {} from {} (reason: {}; rule: {})",
-                        d.verdict.as_str(),
-                        d.proxy,
-                        d.user,
-                        d.host,
-                        d.reason,
-                        d.rule.as_deref().unwrap_or("none")
-                    ),
-                );
-            }
+            print_decision(&mut out, &d, args.json);
             match d.verdict {
                 Verdict::Allowed => Status::Ok,
                 Verdict::Denied | Verdict::RunAsSelf => Status::NotFound,
@@ -79,5 +52,38 @@ pub(crate) fn cmd_admit(args: &Args) -> Status {
             }
             Status::Error
         }
+    }
+}
+
+/// Prints a decision as `authorize` does: one JSON object, or one line of text.
+pub(crate) fn print_decision(out: &mut impl std::io::Write, d: &Decision, as_json: bool) {
+    if as_json {
+        let line = json!({
+            "verdict": d.verdict.as_str(),
+            "proxy": d.proxy,
+            "user": d.user,
+            "host": d.host,
+            "effective_user": d.effective_user,
+            "effective_uid": d.effective.as_ref().map(|id| id.uid),
+            "rule": d.rule,
+            "reason": d.reason,
+        });
+        emit(out, &line.to_string());
+    } else {
+        let acting = d.effective.as_ref().map_or(String::new(), |id| {
+            format!(" as {}(uid {})", id.name, id.uid)
+        });
+        emit(
+            out,
+            &format!(
+                "{}{acting}: {} -> {} from {} (reason: {}; rule: {})",
+                d.verdict.as_str(),
+                d.proxy,
+                d.user,
+                d.host,
+                d.reason,
+                d.rule.as_deref().unwrap_or("none")
+            ),
+        );
     }
 }
