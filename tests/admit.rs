@@ -245,6 +245,73 @@ fn matrix(open: &dyn Fn(Server, &Path) -> Resolver, proxy: &Identity, user: &Ide
     assert_eq!(runs, 27);
 }
 
+/// Scopes by number against the same registry: `open(scope lines)` builds a
+/// server_side resolver whose one rule lets `proxy` act as whoever the scope
+/// covers, with `proxy` itself protected.
+fn scopes(open: &dyn Fn(&str) -> proxid::Result<Resolver>, proxy: &Identity, user: &Identity) {
+    let name_only = |id: &Identity| Assertion {
+        name: id.name.clone(),
+        uid: None,
+        gids: None,
+    };
+    let request = AdmitRequest {
+        proxy: name_only(proxy),
+        user: name_only(user),
+        host: "10.0.0.7".into(),
+    };
+    let last_gid = *user.gids().last().unwrap();
+    let cases = [
+        (
+            format!("uids = [\"{}\"]", user.uid),
+            Some(format!("uid_in_scope: uid {0} in {0}", user.uid)),
+        ),
+        (
+            format!("uids = [\"{}-{}\"]", user.uid, user.uid + 1),
+            Some("uid_in_scope".into()),
+        ),
+        (format!("uids = [\"{}\"]", user.uid + 1), None),
+        (
+            format!("gids = [\"{last_gid}\"]"),
+            Some(format!("gid_in_scope: gid {last_gid} in {last_gid}")),
+        ),
+        (
+            format!("gids = [\"{}\"]", user.gid),
+            Some(format!("gid_in_scope: gid {0} in {0}", user.gid)),
+        ),
+    ];
+    for (scope, allowed) in cases {
+        let r = open(&scope).unwrap_or_else(|e| panic!("{scope}: {e}"));
+        let d = r.admit(&request).unwrap();
+        match allowed {
+            Some(reason) => {
+                assert_eq!(d.verdict, Verdict::Allowed, "{scope}: {d:?}");
+                assert!(d.reason.starts_with(&reason), "{scope}: {}", d.reason);
+            }
+            None => assert_eq!(d.verdict, Verdict::Denied, "{scope}: {d:?}"),
+        }
+    }
+    // The proxy is protected here: a scope covering its UID is refused at open.
+    let scope = format!("uids = [\"{}-{}\"]", proxy.uid, proxy.uid + 5);
+    let e = open(&scope).expect_err(&scope);
+    assert_eq!(e.kind(), "config");
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!(
+            "covers uid {} (protected user {})",
+            proxy.uid, proxy.name
+        )),
+        "{msg}"
+    );
+}
+
+fn scope_text(resolution: &str, ldap: &str, proxy: &str, scope: &str) -> String {
+    format!(
+        "[resolution]\n{resolution}server_side = true\n{ldap}\n[impersonation]\n\
+         protected_users = [{proxy:?}]\n\n[[impersonation.proxy]]\nuser = {proxy:?}\n\
+         hosts = [\"*\"]\n{scope}\n"
+    )
+}
+
 fn conf_text(
     resolution: &str,
     ldap: &str,
@@ -283,6 +350,15 @@ fn admit_matrix_against_slapd() {
         "alice has supplementary groups: {alice:?}"
     );
     matrix(&open, &dave, &alice);
+    let path = dir.path().join("scoped.conf");
+    scopes(
+        &|scope| {
+            let text = scope_text("mode = \"server\"\n", &ldap, "dave", scope);
+            Resolver::new(Config::from_toml(&text, &path)?)
+        },
+        &dave,
+        &alice,
+    );
 }
 
 /// Runs inside the namespace set up by `admit_matrix_against_local_nss`.
@@ -313,6 +389,15 @@ fn inner_local_nss_matrix() {
     // The client side of a local-registry client: what proxid_assert would send.
     assert_eq!(r.assert("pxadm-user").unwrap(), assertion(&user, Sent::Ids));
     matrix(&open, &proxy, &user);
+    let path = dir.path().join("scoped.conf");
+    scopes(
+        &|scope| {
+            let text = scope_text("mode = \"client\"\n", "", "pxadm-proxy", scope);
+            Resolver::new(Config::from_toml(&text, &path)?)
+        },
+        &proxy,
+        &user,
+    );
     println!("PXADM-INNER-DONE");
 }
 
