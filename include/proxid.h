@@ -16,7 +16,8 @@
  *    result objects belong to one thread at a time.
  *  - A panic never unwinds into C: it returns PROXID_PANIC, NULL, 0, PROXID_NO_ID,
  *    PROXID_DENIED or EIO.
- *  - Strings passed in are NUL-terminated UTF-8.
+ *  - Strings passed in are NUL-terminated UTF-8. Request structs passed in
+ *    (proxid_admit_request) belong to the caller and are read only during the call.
  */
 
 #ifndef PROXID_H
