@@ -83,6 +83,8 @@ int main(int argc, char **argv) {
     LOAD(proxid_decision_free);
     LOAD(proxid_assert);
     LOAD(proxid_accept);
+    LOAD(proxid_admit);
+    LOAD(proxid_admit_json);
     LOAD(proxid_string_free);
     LOAD(proxid_short_name);
     LOAD(proxid_identity_for_principal);
@@ -182,6 +184,17 @@ int main(int argc, char **argv) {
           "error getters");
     p_proxid_error_free(err);
     p_proxid_string_free(NULL);
+
+    /* Admission: a name-only request to a server without server_side is refused. */
+    proxid_admit_request req = {{me->pw_name, NULL, NULL, 0}, {me->pw_name, NULL, NULL, 0}, "::1"};
+    d = NULL;
+    err = NULL;
+    CHECK(p_proxid_admit(r, &req, &d, &err) == PROXID_MODE_MISMATCH && d == NULL, "admit");
+    p_proxid_error_free(err);
+    err = NULL;
+    CHECK(p_proxid_admit_json(r, "[]", &d, &err) == PROXID_INVALID_ARGUMENT && d == NULL,
+          "admit_json");
+    p_proxid_error_free(err);
 
     char *short_name = NULL;
     if (p_proxid_short_name(r, "someone@EXAMPLE.ORG", &short_name, NULL) == PROXID_OK)

@@ -16,7 +16,8 @@
  *    result objects belong to one thread at a time.
  *  - A panic never unwinds into C: it returns PROXID_PANIC, NULL, 0, PROXID_NO_ID,
  *    PROXID_DENIED or EIO.
- *  - Strings passed in are NUL-terminated UTF-8.
+ *  - Strings passed in are NUL-terminated UTF-8. Request structs passed in
+ *    (proxid_admit_request) belong to the caller and are read only during the call.
  */
 
 #ifndef PROXID_H
@@ -168,6 +169,40 @@ typedef struct proxid_principal proxid_principal;
  * A resolver built from one configuration. Safe to share across threads.
  */
 typedef struct proxid_resolver proxid_resolver;
+
+/**
+ * One side of an admission request, as the client sent it: the name, plus the UID
+ * and GIDs when the client resolved them itself (client-side resolution). The
+ * caller owns it; proxid reads it only during the call.
+ */
+typedef struct {
+  /**
+   * The user name, NUL-terminated UTF-8. Required.
+   */
+  const char *name;
+  /**
+   * The client's UID for `name`; NULL when the client sent the name only.
+   */
+  const uint32_t *uid;
+  /**
+   * The client's GIDs, primary first, `ngids` of them; NULL when the client sent
+   * the name only. UID and GIDs go together: one without the other is
+   * PROXID_INVALID_ARGUMENT.
+   */
+  const uint32_t *gids;
+  size_t ngids;
+} proxid_assertion;
+
+/**
+ * What a server received for one request: who acts (`proxy`), for whom (`user`),
+ * from where (`host`, an IP address or host name). A zeroed request with the two
+ * names and the host set is a name-only (server-side resolution) request.
+ */
+typedef struct {
+  proxid_assertion proxy;
+  proxid_assertion user;
+  const char *host;
+} proxid_admit_request;
 
 #ifdef __cplusplus
 extern "C" {
@@ -378,6 +413,29 @@ proxid_status proxid_accept(const proxid_resolver *r,
                             const char *assertion_json,
                             proxid_identity **out,
                             proxid_error **err);
+
+/**
+ * The server side of a request in one call: the mode handshake for both
+ * identities (PROXID_MODE_MISMATCH), the exact ID check for both
+ * (PROXID_IDENTITY_MISMATCH, the message says whose IDs differ), names this server
+ * cannot resolve (PROXID_NOT_FOUND), then the impersonation decision. On success
+ * `*out` holds a decision to free with proxid_decision_free (a denial is a
+ * successful call whose verdict is PROXID_DENIED). One audit line per call.
+ */
+proxid_status proxid_admit(const proxid_resolver *r,
+                           const proxid_admit_request *request,
+                           proxid_decision **out,
+                           proxid_error **err);
+
+/**
+ * proxid_admit with the request as JSON, the form `proxid admit --json` takes:
+ * `{"proxy": ASSERTION, "user": ASSERTION, "host": "10.0.0.7"}`, each ASSERTION as
+ * proxid_assert produced it on the client. Unknown fields are refused.
+ */
+proxid_status proxid_admit_json(const proxid_resolver *r,
+                                const char *request_json,
+                                proxid_decision **out,
+                                proxid_error **err);
 
 /**
  * Frees a string this library returned (proxid_assert, proxid_short_name). NULL is

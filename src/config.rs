@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
+use crate::id_range::IdRange;
 
 /// The default configuration path.
 pub const DEFAULT_PATH: &str = "/etc/proxid.conf";
@@ -103,6 +104,7 @@ struct RawImpersonation {
     on_unauthorized: Option<String>,
     hadoop_core_site: Option<PathBuf>,
     audit_log: Option<PathBuf>,
+    mapr_daemon_conf: Option<PathBuf>,
     #[serde(default)]
     proxy: Vec<RawProxy>,
 }
@@ -117,6 +119,10 @@ struct RawProxy {
     groups: Vec<String>,
     #[serde(default)]
     users: Vec<String>,
+    #[serde(default)]
+    uids: Vec<IdRange>,
+    #[serde(default)]
+    gids: Vec<IdRange>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -340,6 +346,10 @@ pub struct ProxyRule {
     pub hosts: Vec<String>,
     pub groups: Vec<String>,
     pub users: Vec<String>,
+    /// Scope by number: targets whose UID is in one of these ranges (`policy::scopes`).
+    pub uids: Vec<IdRange>,
+    /// Scope by number: targets with a GID (primary included) in one of these ranges.
+    pub gids: Vec<IdRange>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -350,6 +360,8 @@ pub struct ImpersonationConfig {
     pub on_unauthorized: OnUnauthorized,
     pub hadoop_core_site: Option<PathBuf>,
     pub audit_log: Option<PathBuf>,
+    /// MapR's daemon.conf, whose `mapr.daemon.user=` is the default superuser (`mapr`).
+    pub mapr_daemon_conf: Option<PathBuf>,
     pub proxy: Vec<ProxyRule>,
 }
 
@@ -362,6 +374,7 @@ impl Default for ImpersonationConfig {
             on_unauthorized: OnUnauthorized::Deny,
             hadoop_core_site: None,
             audit_log: None,
+            mapr_daemon_conf: None,
             proxy: Vec::new(),
         }
     }
@@ -579,12 +592,19 @@ fn read_secret_file(file: &Path) -> Result<Secret> {
 
 fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
     let defaults = Config::default();
+    let written_mode = raw.resolution.mode.is_some();
     let mode = one_of(
         path,
         "[resolution] mode",
         raw.resolution.mode,
         Mode::Client,
         &[("client", Mode::Client), ("server", Mode::Server)],
+    )?;
+    // fs.mapr.server.resolve.user in the imported core-site.xml (see `mapr`).
+    let mode = crate::mapr::mode(
+        written_mode.then_some(mode),
+        raw.impersonation.hadoop_core_site.as_deref(),
+        path,
     )?;
     let require_server_side = raw.resolution.require_server_side.unwrap_or(false);
     let server_side = raw.resolution.server_side.unwrap_or(require_server_side);
@@ -619,11 +639,19 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
     if ldap.is_none() && mode == Mode::Server {
         return Err(Error::config(
             path,
-            "[resolution] mode = \"server\" resolves from LDAP, but there is no [ldap] section",
+            format!(
+                "[resolution] mode = \"server\"{} resolves from LDAP, but there is no [ldap] section",
+                if written_mode {
+                    ""
+                } else {
+                    " (set by fs.mapr.server.resolve.user = true in hadoop_core_site)"
+                }
+            ),
         ));
     }
 
-    let ri = raw.impersonation;
+    let mut ri = raw.impersonation;
+    ri.superuser = crate::mapr::superuser(ri.superuser, ri.mapr_daemon_conf.as_deref(), path)?;
     let mut protected_users = ri.protected_users;
     let mut protected_groups = ri.protected_groups;
     // root is always protected, whatever the file says.
@@ -663,6 +691,8 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
             hosts: p.hosts,
             groups: p.groups,
             users: p.users,
+            uids: p.uids,
+            gids: p.gids,
         });
     }
     let impersonation = ImpersonationConfig {
@@ -672,6 +702,7 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
         on_unauthorized,
         hadoop_core_site: ri.hadoop_core_site,
         audit_log: ri.audit_log,
+        mapr_daemon_conf: ri.mapr_daemon_conf,
         proxy,
     };
 

@@ -86,21 +86,35 @@ impl Resolver {
     /// Server side: the identity to act as for `assertion`, or why not.
     pub fn accept(&self, assertion: &Assertion) -> Result<Identity> {
         let name = validate_name(assertion.name.as_bytes())?;
+        self.handshake(name, assertion)?;
+        let (id, differences) = self.compare_ids(name, assertion)?;
+        if differences.is_empty() {
+            Ok(id)
+        } else {
+            Err(Error::IdentityMismatch {
+                name: name.to_string(),
+                detail: format!("{} ({EXACT})", differences.join("; ")),
+            })
+        }
+    }
+
+    /// The mode handshake alone: whether this server takes an assertion of this shape
+    /// (`ModeMismatch` naming both settings, or `InvalidArgument` for a half-sent
+    /// one). Resolves nothing.
+    pub(crate) fn handshake(&self, name: &str, assertion: &Assertion) -> Result<()> {
         let server_side = self.config().resolution.server_side;
-        let (uid, gids) = match (assertion.uid, &assertion.gids) {
-            (None, None) if !server_side => {
-                return Err(Error::ModeMismatch {
-                    detail: format!(
-                        "the client sent only the name {name:?}, asking the server to resolve it \
-                         (client [resolution] mode = \"server\"), but this server has \
-                         [resolution] server_side = false; set server_side = true here, or \
-                         mode = \"client\" on the client"
-                    ),
-                })
-            }
-            (None, None) => return self.resolve(name),
+        match (assertion.uid, &assertion.gids) {
+            (None, None) if !server_side => Err(Error::ModeMismatch {
+                detail: format!(
+                    "the client sent only the name {name:?}, asking the server to resolve it \
+                     (client [resolution] mode = \"server\"), but this server has \
+                     [resolution] server_side = false; set server_side = true here, or \
+                     mode = \"client\" on the client"
+                ),
+            }),
+            (None, None) => Ok(()),
             (Some(_), _) | (_, Some(_)) if self.config().resolution.require_server_side => {
-                return Err(Error::ModeMismatch {
+                Err(Error::ModeMismatch {
                     detail: format!(
                         "the client sent IDs it resolved itself for {name:?} (client \
                          [resolution] mode = \"client\"), but this server has \
@@ -109,29 +123,32 @@ impl Resolver {
                     ),
                 })
             }
-            (Some(uid), Some(gids)) if !gids.is_empty() => (uid, gids),
-            _ => {
-                return Err(Error::InvalidArgument(format!(
-                    "identity assertion for {name:?}: send both uid and gids (primary GID \
-                     first), or neither for server-side resolution"
-                )))
-            }
-        };
-        let id = self.resolve(name)?;
-        let differences = differences(uid, gids, &id);
-        if differences.is_empty() {
-            Ok(id)
-        } else {
-            Err(Error::IdentityMismatch {
-                name: name.to_string(),
-                detail: format!(
-                    "{} (client-resolved IDs must equal the server's resolution exactly)",
-                    differences.join("; ")
-                ),
-            })
+            (Some(_), Some(gids)) if !gids.is_empty() => Ok(()),
+            _ => Err(Error::InvalidArgument(format!(
+                "identity assertion for {name:?}: send both uid and gids (primary GID \
+                 first), or neither for server-side resolution"
+            ))),
         }
     }
+
+    /// Resolves the asserted name here and lists every way the client's IDs (when it
+    /// sent any) differ from that resolution. `NotFound` when the name is unknown.
+    pub(crate) fn compare_ids(
+        &self,
+        name: &str,
+        assertion: &Assertion,
+    ) -> Result<(Identity, Vec<String>)> {
+        let id = self.resolve(name)?;
+        let differences = match (assertion.uid, &assertion.gids) {
+            (Some(uid), Some(gids)) => differences(uid, gids, &id),
+            _ => Vec::new(),
+        };
+        Ok((id, differences))
+    }
 }
+
+/// Why client-resolved IDs must match, appended to every identity mismatch.
+pub(crate) const EXACT: &str = "client-resolved IDs must equal the server's resolution exactly";
 
 /// Every way the client's IDs differ from the server's identity, in words.
 fn differences(uid: u32, gids: &[u32], server: &Identity) -> Vec<String> {

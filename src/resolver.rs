@@ -28,6 +28,8 @@ pub struct Resolver {
     pub(crate) policy: crate::policy::PolicyCell,
     /// auth_to_local rules parsed once (see `principal`).
     pub(crate) principals: crate::principal::Principals,
+    /// Set once the `uids`/`gids` scopes were checked against the protected IDs.
+    pub(crate) scopes_checked: std::sync::OnceLock<()>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -52,7 +54,10 @@ impl Resolver {
             Mode::Client => Arc::new(LocalSource::new()),
             Mode::Server => Arc::new(LdapSource::new(&config)?),
         };
-        Ok(Resolver::with_source(config, source))
+        let resolver = Resolver::with_source(config, source);
+        // A scope covering a protected ID is refused when the configuration is loaded.
+        resolver.check_scopes()?;
+        Ok(resolver)
     }
 
     /// Builds a resolver over any source (tests, embedders with their own registry).
@@ -80,6 +85,7 @@ impl Resolver {
             config: Arc::new(config),
             source,
             policy: Default::default(),
+            scopes_checked: Default::default(),
         }
     }
 

@@ -298,6 +298,53 @@ fn dlopen_finds_and_calls_every_declared_function() {
     assert!(summary.contains(" 0 failures"), "{summary}");
 }
 
+/// proxid_admit's matrix from C (c-tests/test_admit.c), with two accounts of this
+/// machine other than root and three servers that differ only in `[resolution]`.
+#[test]
+fn admit_from_c_in_every_mode_combination() {
+    let users = run_ok(Command::new("getent").arg("passwd"));
+    let names: Vec<&str> = users
+        .lines()
+        .filter_map(|l| l.split(':').next().filter(|_| !l.contains(":x:0:")))
+        .filter(|n| {
+            !run_ok(Command::new("id").arg("-G").arg(n))
+                .split_whitespace()
+                .any(|g| g == "0")
+        })
+        .take(2)
+        .collect();
+    let [proxy, user] = names[..] else {
+        panic!("two non-root accounts in getent passwd: {names:?}")
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let confs: Vec<String> = [
+        "server_side = false",
+        "server_side = true",
+        "require_server_side = true",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, line)| {
+        let path = dir.path().join(format!("{i}.conf"));
+        std::fs::write(
+            &path,
+            format!(
+                "[resolution]\n{line}\n[[impersonation.proxy]]\nuser = {proxy:?}\n\
+                     hosts = [\"*\"]\nusers = [{user:?}]\n"
+            ),
+        )
+        .expect("write config");
+        path.to_str().expect("UTF-8 path").to_string()
+    })
+    .collect();
+    let summary = run_c_test(
+        &[],
+        "test_admit",
+        &[&confs[0], &confs[1], &confs[2], proxy, user],
+    );
+    assert!(summary.contains(" 0 failures"), "{summary}");
+}
+
 #[test]
 fn c_tests_are_valgrind_clean() {
     const VALGRIND: &[&str] = &[

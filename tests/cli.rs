@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "check-config",
     "principal",
     "program-principal",
+    "admit",
     "authorize",
     "accept",
     "completions",

@@ -205,6 +205,9 @@ fn every_example_config_parses() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let secret = write(dir.path(), "bind.secret", "example\n", 0o600);
+    // Files the configuration reads when it loads, standing in for the real ones.
+    let daemon = write(dir.path(), "daemon.conf", "mapr.daemon.user=mapr\n", 0o644);
+    let core_site = write(dir.path(), "core-site.xml", "<configuration/>\n", 0o644);
     let mut found = 0;
     for folder in ["examples", "java", "tests/fixtures"] {
         let Ok(entries) = std::fs::read_dir(root.join(folder)) else {
@@ -221,6 +224,10 @@ fn every_example_config_parses() {
                 .map(|l| {
                     if l.trim_start().starts_with("bind_password_file") {
                         format!("bind_password_file = {:?}", secret)
+                    } else if l.trim_start().starts_with("mapr_daemon_conf") {
+                        format!("mapr_daemon_conf = {daemon:?}")
+                    } else if l.trim_start().starts_with("hadoop_core_site") {
+                        format!("hadoop_core_site = {core_site:?}")
                     } else {
                         l.to_string()
                     }

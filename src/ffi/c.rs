@@ -27,6 +27,7 @@ use super::panic::{self, Fallback};
 use crate::error::Error;
 use crate::identity::Identity;
 use crate::mode::Assertion;
+use crate::policy::admit::AdmitRequest;
 use crate::policy::{Decision, Verdict};
 use crate::principal::ProgramPrincipal;
 use crate::resolver::Resolver;
@@ -908,6 +909,116 @@ pub unsafe extern "C" fn proxid_accept(
             let assertion = Assertion::from_json(json)?;
             let identity = proxid_identity::new(r.resolver.accept(&assertion)?)?;
             give(out, identity);
+            Ok(())
+        })
+    }
+}
+
+/// One side of an admission request, as the client sent it: the name, plus the UID
+/// and GIDs when the client resolved them itself (client-side resolution). The
+/// caller owns it; proxid reads it only during the call.
+#[repr(C)]
+pub struct proxid_assertion {
+    /// The user name, NUL-terminated UTF-8. Required.
+    pub name: *const c_char,
+    /// The client's UID for `name`; NULL when the client sent the name only.
+    pub uid: *const u32,
+    /// The client's GIDs, primary first, `ngids` of them; NULL when the client sent
+    /// the name only. UID and GIDs go together: one without the other is
+    /// PROXID_INVALID_ARGUMENT.
+    pub gids: *const u32,
+    pub ngids: usize,
+}
+
+/// What a server received for one request: who acts (`proxy`), for whom (`user`),
+/// from where (`host`, an IP address or host name). A zeroed request with the two
+/// names and the host set is a name-only (server-side resolution) request.
+#[repr(C)]
+pub struct proxid_admit_request {
+    pub proxy: proxid_assertion,
+    pub user: proxid_assertion,
+    pub host: *const c_char,
+}
+
+/// Linux's limit on supplementary groups; a longer list is a caller's mistake.
+const NGROUPS_MAX: usize = 65536;
+
+/// Reads one side of a request.
+///
+/// Safety: the pointers in `a` are NULL or valid as documented on proxid_assertion.
+unsafe fn assertion_arg(a: &proxid_assertion, whose: &str) -> Result<Assertion, Failure> {
+    // SAFETY: per this function's contract.
+    let name = unsafe { str_arg(a.name, &format!("{whose}.name")) }?.to_string();
+    // SAFETY: `uid` is NULL or points at one u32.
+    let uid = unsafe { a.uid.as_ref() }.copied();
+    let gids = if a.gids.is_null() {
+        if a.ngids != 0 {
+            return Err(Failure::invalid(format!(
+                "{whose}.gids is NULL but {whose}.ngids is {}",
+                a.ngids
+            )));
+        }
+        None
+    } else if a.ngids > NGROUPS_MAX {
+        return Err(Failure::invalid(format!(
+            "{whose}.ngids is {}: more than NGROUPS_MAX ({NGROUPS_MAX})",
+            a.ngids
+        )));
+    } else {
+        // SAFETY: `gids` points at `ngids` u32s (proxid_assertion's contract).
+        Some(unsafe { std::slice::from_raw_parts(a.gids, a.ngids) }.to_vec())
+    };
+    Ok(Assertion { name, uid, gids })
+}
+
+/// The server side of a request in one call: the mode handshake for both
+/// identities (PROXID_MODE_MISMATCH), the exact ID check for both
+/// (PROXID_IDENTITY_MISMATCH, the message says whose IDs differ), names this server
+/// cannot resolve (PROXID_NOT_FOUND), then the impersonation decision. On success
+/// `*out` holds a decision to free with proxid_decision_free (a denial is a
+/// successful call whose verdict is PROXID_DENIED). One audit line per call.
+#[no_mangle]
+pub unsafe extern "C" fn proxid_admit(
+    r: *const proxid_resolver,
+    request: *const proxid_admit_request,
+    out: *mut *mut proxid_decision,
+    err: *mut *mut proxid_error,
+) -> proxid_status {
+    // SAFETY: every pointer is checked by the helpers (README conventions).
+    unsafe {
+        call(err, || {
+            let r = arg(r, "resolver")?;
+            let request = arg(request, "request")?;
+            let out = out_arg(out, "out")?;
+            let request = AdmitRequest {
+                proxy: assertion_arg(&request.proxy, "proxy")?,
+                user: assertion_arg(&request.user, "user")?,
+                host: str_arg(request.host, "host")?.to_string(),
+            };
+            give(out, proxid_decision::new(r.resolver.admit(&request)?)?);
+            Ok(())
+        })
+    }
+}
+
+/// proxid_admit with the request as JSON, the form `proxid admit --json` takes:
+/// `{"proxy": ASSERTION, "user": ASSERTION, "host": "10.0.0.7"}`, each ASSERTION as
+/// proxid_assert produced it on the client. Unknown fields are refused.
+#[no_mangle]
+pub unsafe extern "C" fn proxid_admit_json(
+    r: *const proxid_resolver,
+    request_json: *const c_char,
+    out: *mut *mut proxid_decision,
+    err: *mut *mut proxid_error,
+) -> proxid_status {
+    // SAFETY: every pointer is checked by the helpers (README conventions).
+    unsafe {
+        call(err, || {
+            let r = arg(r, "resolver")?;
+            let json = str_arg(request_json, "request_json")?;
+            let out = out_arg(out, "out")?;
+            let request = AdmitRequest::from_json(json)?;
+            give(out, proxid_decision::new(r.resolver.admit(&request)?)?);
             Ok(())
         })
     }

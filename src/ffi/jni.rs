@@ -383,6 +383,87 @@ pub extern "system" fn Java_org_proxid_Native_authorize<'local>(
     .resolve::<ThrowJava>()
 }
 
+/// One side of an admission request: `gids` null means the name only.
+fn assertion(
+    env: &Env<'_>,
+    name_arg: &JString<'_>,
+    uid: jlong,
+    gids: &JLongArray<'_>,
+    whose: &'static str,
+) -> Outcome<crate::mode::Assertion> {
+    let name = name(env, name_arg, whose)?;
+    if gids.is_null() {
+        return Ok(crate::mode::Assertion {
+            name,
+            uid: None,
+            gids: None,
+        });
+    }
+    let id = |what: &str, v: jlong| {
+        u32::try_from(v).map_err(|_| {
+            Failure::IllegalArgument(format!("{whose} {what} {v} is outside 0..={}", u32::MAX))
+        })
+    };
+    let mut raw = vec![0; gids.len(env)?];
+    gids.get_region(env, 0, &mut raw)?;
+    Ok(crate::mode::Assertion {
+        name,
+        uid: Some(id("uid", uid)?),
+        gids: Some(
+            raw.into_iter()
+                .map(|g| id("gid", g))
+                .collect::<Outcome<_>>()?,
+        ),
+    })
+}
+
+/// `static native Decision admit(long handle, String proxy, long proxyUid, long[]
+/// proxyGids, String user, long userUid, long[] userGids, String host)`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)] // the JNI signature: two assertions and a host
+pub extern "system" fn Java_org_proxid_Native_admit<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    proxy: JString<'local>,
+    proxy_uid: jlong,
+    proxy_gids: JLongArray<'local>,
+    user: JString<'local>,
+    user_uid: jlong,
+    user_gids: JLongArray<'local>,
+    host: JString<'local>,
+) -> JObject<'local> {
+    env.with_env(|env| -> Outcome<JObject<'local>> {
+        let resolver = resolver(handle)?;
+        let request = crate::policy::admit::AdmitRequest {
+            proxy: assertion(env, &proxy, proxy_uid, &proxy_gids, "proxy")?,
+            user: assertion(env, &user, user_uid, &user_gids, "user")?,
+            host: text(env, &host, "host")?,
+        };
+        let decision = resolver.admit(&request)?;
+        new_decision(env, &decision)
+    })
+    .resolve::<ThrowJava>()
+}
+
+/// `static native Decision admitJson(long handle, String requestJson)`.
+#[no_mangle]
+pub extern "system" fn Java_org_proxid_Native_admitJson<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    request: JString<'local>,
+) -> JObject<'local> {
+    env.with_env(|env| -> Outcome<JObject<'local>> {
+        let resolver = resolver(handle)?;
+        let json = text(env, &request, "requestJson")?;
+        let request = crate::policy::admit::AdmitRequest::from_json(&json)?;
+        let decision = resolver.admit(&request)?;
+        new_decision(env, &decision)
+    })
+    .resolve::<ThrowJava>()
+}
+
 /// `static native String shortName(long handle, String principal)`.
 #[no_mangle]
 pub extern "system" fn Java_org_proxid_Native_shortName<'local>(

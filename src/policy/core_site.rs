@@ -55,6 +55,18 @@ pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, ProxyKeys>, String> {
     Ok(out)
 }
 
+/// The value of one property (the last one set, as Hadoop keeps it), read with the
+/// same rules as the proxy-user keys; `None` when the file does not set it.
+pub(crate) fn property(text: &str, key: &str) -> Result<Option<String>, String> {
+    let mut props: Vec<(String, String)> = Vec::new();
+    read_properties(text, &mut props)?;
+    Ok(props
+        .into_iter()
+        .rev()
+        .find(|(name, _)| name == key)
+        .map(|(_, v)| v))
+}
+
 /// Splits `hadoop.proxyuser.<S>.<kind>` into `(S, kind)`.
 fn proxy_key(name: &str) -> Option<(&str, &str)> {
     let rest = name.strip_prefix(PREFIX)?;

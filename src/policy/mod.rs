@@ -28,9 +28,11 @@
 //! to addresses) is built once per `Resolver`, on the first decision; to reload
 //! the rules, build a new `Resolver` (Hadoop's `refreshSuperUserGroupsConfiguration`).
 
+pub mod admit;
 pub mod core_site;
 pub mod hosts;
 pub mod rules;
+pub mod scopes;
 
 #[cfg(test)]
 mod tests;
@@ -85,7 +87,8 @@ pub struct Decision {
     /// `impersonation.protected_users` or `impersonation.protected_groups`.
     pub rule: Option<String>,
     /// Why: a code, sometimes followed by `: detail`. Allowed: `superuser`,
-    /// `any_user`, `user_listed`, `group_listed: G`. Denied or run-as-self:
+    /// `any_user`, `user_listed`, `group_listed: G`, `uid_in_scope: uid N in R`,
+    /// `gid_in_scope: gid N in R`. Denied or run-as-self:
     /// `no_rule`, `user_not_allowed`, `host_not_allowed[: detail]`. Denied only:
     /// `not_found`, `protected_identity: uid N` or `gid N` (followed by the
     /// protected name it came from, except for 0), `proxy_not_found`,
@@ -150,6 +153,7 @@ impl Resolver {
     /// malformed core-site.xml or CIDR block shows at start-up (`Error::Config`).
     /// Resolves the host names in the rules. Returns how many rules are in force.
     pub fn check_policy(&self) -> Result<usize> {
+        self.check_scopes()?;
         self.rule_set(&hosts::system_lookup).map(RuleSet::len)
     }
 
@@ -171,6 +175,7 @@ impl Resolver {
         let host_spec = hosts::parse_host(host)
             .map_err(|why| Error::InvalidArgument(format!("host: {why}")))?;
         let rules = self.rule_set(lookup)?;
+        self.check_scopes()?;
         let decision =
             |verdict, reason: &str| Decision::new(proxy, user, host, verdict, reason.into());
 

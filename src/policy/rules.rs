@@ -13,6 +13,9 @@
 //! - Names are case-sensitive: the proxy, the target and group names.
 //! - The target matches by its name or by any of its groups, primary included, as
 //!   the resolver returns them (a group without an entry is named by its GID).
+//! - In proxid.conf a rule may also scope by number (`uids`, `gids`, see
+//!   [`super::scopes`]); a target matches when it matches any of users, groups,
+//!   uids or gids (*differs*: Hadoop has no numeric scopes).
 //! - Netgroups (`@name`) are not expanded: `@name` is a literal group name that no
 //!   group has, so it never matches (*differs*: Hadoop expands it only with a
 //!   netgroup-capable group mapping).
@@ -32,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 use super::core_site;
 use super::hosts::{split_list, HostSpec, Lookup, MachineList, Strictness};
+use super::scopes::Scopes;
 use crate::config::Config;
 use crate::identity::Identity;
 
@@ -41,6 +45,8 @@ pub(crate) struct Acl {
     all: bool,
     users: HashSet<String>,
     groups: HashSet<String>,
+    /// proxid.conf's `uids`/`gids`, ORed with users and groups (see [`super::scopes`]).
+    scopes: Scopes,
 }
 
 impl Acl {
@@ -70,6 +76,7 @@ impl Acl {
             all: false,
             users: list("users", users)?,
             groups: list("groups", groups)?,
+            scopes: Scopes::default(),
         })
     }
 
@@ -88,6 +95,7 @@ impl Acl {
             .iter()
             .find(|g| self.groups.contains(&g.name))
             .map(|g| format!("group_listed: {}", g.name))
+            .or_else(|| self.scopes.allows(target))
     }
 }
 
@@ -159,6 +167,13 @@ impl RuleSet {
                 Strictness::Strict,
             )
             .map_err(|m| conf_err(format!("{at}: {m}")))?;
+            let acl = Acl {
+                scopes: Scopes {
+                    uids: p.uids.clone(),
+                    gids: p.gids.clone(),
+                },
+                ..acl
+            };
             let hosts = MachineList::new(&split_list(&join(&p.hosts)), Strictness::Strict, lookup)
                 .map_err(|m| conf_err(format!("{at}: hosts: {m}")))?;
             let same_proxy = proxies.iter().filter(|q| q.user == p.user).count();

@@ -216,6 +216,33 @@ Examples:
         assertion: OsString,
     },
 
+    /// Server side of a request in one call: handshake for proxy and user, then the decision
+    #[command(after_help = "\
+Request:
+  {\"proxy\": {\"name\", \"uid\"?, \"gids\"?}, \"user\": {\"name\", \"uid\"?, \"gids\"?}, \"host\"}
+  with uid and gids present exactly when the client resolved the name itself.
+  Runs the mode handshake for both identities, the exact ID check for both,
+  then the impersonation decision, and writes one audit line.
+
+Output:
+  As authorize: allowed as alice(uid 20001): livy -> alice from 10.0.0.5 (...)
+  With --json: authorize's object, or {\"proxy\",\"user\",\"host\",\"error\",\"message\"}
+  with error one of mode_mismatch, identity_mismatch, not_found, ...
+
+Exit status:
+  0 allowed, 1 denied or run as self, 2 error
+
+Examples:
+  proxid admit --json '{\"proxy\":{\"name\":\"livy\"},\"user\":{\"name\":\"alice\"},\"host\":\"10.0.0.5\"}'")]
+    Admit {
+        /// One JSON object instead of text
+        #[arg(long)]
+        json: bool,
+        /// The admission request
+        #[arg(value_name = "REQUEST_JSON")]
+        request: OsString,
+    },
+
     /// Print a shell completion script
     #[command(after_help = "\
 Examples:

@@ -141,6 +141,7 @@ fn dispatch(ctx: &Context, command: Command) -> Status {
             json,
         } => commands::authorize::run(ctx, &proxy, &user, &host, json),
         Command::Accept { json, assertion } => commands::accept::run(ctx, &assertion, json),
+        Command::Admit { json, request } => commands::admit::run(ctx, &request, json),
         Command::Completions { shell } => commands::completions::run(shell),
     }
 }

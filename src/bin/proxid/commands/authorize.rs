@@ -67,7 +67,7 @@ fn decide(
     Ok(resolver.authorize(proxy, user, host).map_err(Failure::from))
 }
 
-fn decision_json(d: &Decision) -> serde_json::Value {
+pub fn decision_json(d: &Decision) -> serde_json::Value {
     json!({
         "verdict": d.verdict.as_str(),
         "proxy": d.proxy,
@@ -81,7 +81,7 @@ fn decision_json(d: &Decision) -> serde_json::Value {
 }
 
 /// `allowed as alice(uid 20001): livy -> alice from 10.0.0.5 (reason: ...; rule: ...)`
-fn decision_line(d: &Decision) -> String {
+pub fn decision_line(d: &Decision) -> String {
     let acting = match &d.effective {
         Some(id) => format!(" as {}(uid {})", esc(&id.name), id.uid),
         None => String::new(),

@@ -19,6 +19,7 @@
 //! are checked.
 
 pub mod accept;
+pub mod admit;
 pub mod authorize;
 pub mod check_config;
 pub mod completions;

@@ -44,6 +44,12 @@ final class Native {
     static native Decision authorize(long handle, String proxy, String user, String host)
             throws ProxidException;
 
+    /** {@code proxyGids}/{@code userGids} null: that side sent its name only (uid ignored). */
+    static native Decision admit(long handle, String proxy, long proxyUid, long[] proxyGids,
+            String user, long userUid, long[] userGids, String host) throws ProxidException;
+
+    static native Decision admitJson(long handle, String requestJson) throws ProxidException;
+
     static native String shortName(long handle, String principal) throws ProxidException;
 
     static native void invalidate(long handle, String nameOrNull) throws ProxidException;

@@ -89,6 +89,31 @@ public final class Proxid implements AutoCloseable {
         return call(h -> Native.authorize(h, proxy, user, host));
     }
 
+    /**
+     * The server side of a request in one call: the mode handshake for both
+     * identities ({@link ModeMismatchException}), the exact ID check for both
+     * ({@link IdentityMismatchException}, the message says whose IDs differ), names
+     * this server cannot resolve ({@link NotFoundException}), then the impersonation
+     * decision, as {@link #authorize}. One audit line per call.
+     */
+    public Decision admit(Assertion proxy, Assertion user, String host) throws ProxidException {
+        Objects.requireNonNull(proxy, "proxy");
+        Objects.requireNonNull(user, "user");
+        Objects.requireNonNull(host, "host");
+        return call(h -> Native.admit(h, proxy.name(), proxy.uid(), proxy.gidsUnsafe(),
+                user.name(), user.uid(), user.gidsUnsafe(), host));
+    }
+
+    /**
+     * {@link #admit(Assertion, Assertion, String)} with the request as JSON, the form
+     * {@code proxid admit --json} takes: {@code {"proxy": {"name", "uid"?, "gids"?},
+     * "user": {...}, "host"}}. Unknown fields are refused ({@link InvalidArgumentException}).
+     */
+    public Decision admit(String requestJson) throws ProxidException {
+        Objects.requireNonNull(requestJson, "requestJson");
+        return call(h -> Native.admitJson(h, requestJson));
+    }
+
     /** The short user name for a Kerberos principal, by the configured auth_to_local rules. */
     public String shortName(String principal) throws ProxidException {
         Objects.requireNonNull(principal, "principal");
