@@ -1,0 +1,174 @@
+//! Regression tests for issue 11's security and exactness defects, one test (or a
+//! few) per item, named `sec_11_<item>_...`, against the real things: the `proxid`
+//! CLI, real Hadoop 3.3.4 jars, slapd, tmpfs, FIFOs and symlinks.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const CLI: &str = env!("CARGO_BIN_EXE_proxid");
+const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+
+fn proxid(config: &Path, args: &[&str]) -> Output {
+    Command::new(CLI)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("PROXID_CONF")
+        .output()
+        .expect("run proxid")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A private directory (0700) holding a config file (0600) with `body`.
+fn conf(body: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("proxid.conf");
+    std::fs::write(&path, body).expect("write conf");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    (dir, path)
+}
+
+// ---------------------------------------------------------------------------
+// 11.2: <final>true</final> in core-site.xml, compared with real Hadoop.
+// ---------------------------------------------------------------------------
+
+/// Every case of tests/data/core_site_final.txt (the table proxid's own parser is
+/// tested with, in `policy::core_site`) given to Hadoop 3.3.4's `Configuration`:
+/// Hadoop must end with the value the table says.
+#[test]
+fn sec_11_2_final_table_matches_real_hadoop() {
+    let jars = Command::new("bash")
+        .arg(Path::new(MANIFEST_DIR).join("java/fetch-hadoop.sh"))
+        .output()
+        .expect("run java/fetch-hadoop.sh");
+    assert!(jars.status.success(), "{}", text(&jars));
+    let jars = PathBuf::from(String::from_utf8_lossy(&jars.stdout).trim());
+    let classpath = [
+        "hadoop-client-api-3.3.4.jar",
+        "hadoop-client-runtime-3.3.4.jar",
+        "slf4j-api-2.0.7.jar",
+        "commons-logging-1.1.3.jar",
+    ]
+    .map(|j| jars.join(j).display().to_string())
+    .join(":");
+    let work = tempfile::tempdir().expect("tempdir");
+    let source = work.path().join("FinalProbe.java");
+    std::fs::write(
+        &source,
+        r#"import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+public class FinalProbe {
+  public static void main(String[] files) {
+    for (String f : files) {
+      Configuration c = new Configuration(false);
+      c.addResource(new Path(f));
+      String v = c.get("hadoop.proxyuser.p.groups");
+      System.out.println(v == null ? "<unset>" : v);
+    }
+  }
+}
+"#,
+    )
+    .expect("write probe");
+    let javac = Command::new("javac")
+        .args(["-cp", &classpath, "-d"])
+        .arg(work.path())
+        .arg(&source)
+        .output()
+        .expect("run javac");
+    assert!(javac.status.success(), "{}", text(&javac));
+
+    let table =
+        std::fs::read_to_string(Path::new(MANIFEST_DIR).join("tests/data/core_site_final.txt"))
+            .expect("read table");
+    let mut files = Vec::new();
+    let mut wanted = Vec::new();
+    for (i, line) in table.lines().filter(|l| !l.starts_with('#')).enumerate() {
+        let (want, body) = line.split_once('\t').expect("a tab in every case");
+        let file = work.path().join(format!("case{i:02}.xml"));
+        std::fs::write(
+            &file,
+            format!("<?xml version=\"1.0\"?>\n<configuration>\n{body}\n</configuration>\n"),
+        )
+        .expect("write case");
+        files.push(file);
+        wanted.push((want.to_string(), body.to_string()));
+    }
+    let java = Command::new("java")
+        .arg("-cp")
+        .arg(format!("{}:{classpath}", work.path().display()))
+        .arg("FinalProbe")
+        .args(&files)
+        .output()
+        .expect("run java");
+    assert!(java.status.success(), "{}", text(&java));
+    let got: Vec<String> = String::from_utf8_lossy(&java.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(got.len(), wanted.len(), "{}", text(&java));
+    for (got, (want, body)) in got.iter().zip(&wanted) {
+        assert_eq!(got, want, "Hadoop reads {body} differently from the table");
+    }
+}
+
+/// End to end: a final `users` value is not widened by a later `users=*`.
+#[test]
+fn sec_11_2_final_core_site_value_is_not_overridden() {
+    let (dir, path) = conf("");
+    let site = dir.path().join("core-site.xml");
+    let prop = |n: &str, v: &str, f: bool| {
+        let fin = if f { "<final>true</final>" } else { "" };
+        format!(
+            "<property><name>hadoop.proxyuser.livy.{n}</name><value>{v}</value>{fin}</property>\n"
+        )
+    };
+    std::fs::write(
+        &site,
+        format!(
+            "<configuration>\n{}{}{}</configuration>\n",
+            prop("hosts", "*", false),
+            prop("users", "alice", true),
+            prop("users", "*", false)
+        ),
+    )
+    .expect("write core-site");
+    std::fs::write(
+        &path,
+        format!(
+            "[impersonation]\nhadoop_core_site = {:?}\n",
+            site.display().to_string()
+        ),
+    )
+    .expect("write conf");
+    let out = proxid(
+        &path,
+        &[
+            "authorize",
+            "--proxy",
+            "livy",
+            "--user",
+            "nobody",
+            "--host",
+            "127.0.0.1",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("user_not_allowed"),
+        "{}",
+        text(&out)
+    );
+}
