@@ -440,12 +440,35 @@ impl Default for Config {
     }
 }
 
-/// Where the configuration comes from: an explicit path, `PROXID_CONF`, or the default.
+/// An environment variable as glibc's `secure_getenv` reads it: `None` in a
+/// process running with AT_SECURE (setuid, setgid, file capabilities), whose
+/// environment belongs to the less privileged user who started it. Every variable
+/// that can change a policy or a file proxid trusts is read through this.
+pub fn secure_env(name: &str) -> Option<std::ffi::OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    extern "C" {
+        // glibc 2.17 and later; the libc crate does not declare it.
+        fn secure_getenv(name: *const libc::c_char) -> *mut libc::c_char;
+    }
+    let key = std::ffi::CString::new(name).ok()?;
+    // SAFETY: `key` is a NUL-terminated string; the returned pointer, when not
+    // NULL, points into the environment and is copied at once.
+    let value = unsafe { secure_getenv(key.as_ptr()) };
+    if value.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL results of secure_getenv are NUL-terminated strings.
+    let bytes = unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes();
+    Some(std::ffi::OsStr::from_bytes(bytes).to_os_string())
+}
+
+/// Where the configuration comes from: an explicit path, `PROXID_CONF` (ignored in
+/// a setuid/setgid process, see [`secure_env`]), or the default.
 pub fn config_path(explicit: Option<&Path>) -> (PathBuf, bool) {
     if let Some(path) = explicit {
         return (path.to_path_buf(), true);
     }
-    match std::env::var_os(ENV_VAR) {
+    match secure_env(ENV_VAR) {
         Some(p) if !p.is_empty() => (PathBuf::from(p), true),
         _ => (PathBuf::from(DEFAULT_PATH), false),
     }
