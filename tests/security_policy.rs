@@ -172,3 +172,110 @@ fn sec_11_2_final_core_site_value_is_not_overridden() {
         text(&out)
     );
 }
+
+// ---------------------------------------------------------------------------
+// 11.7 and 11.18: request hosts and host lists.
+// ---------------------------------------------------------------------------
+
+fn authorize(config: &Path, proxy: &str, user: &str, host: &str) -> Output {
+    proxid(
+        config,
+        &[
+            "authorize",
+            "--proxy",
+            proxy,
+            "--user",
+            user,
+            "--host",
+            host,
+            "--json",
+        ],
+    )
+}
+
+#[test]
+fn sec_11_7_hex_ipv4_refused() {
+    let (_dir, path) = conf(
+        "[[impersonation.proxy]]\nuser = \"livy\"\nusers = [\"nobody\"]\nhosts = [\"localhost\", \"127.0.0.1\"]\n",
+    );
+    for host in [
+        "0x7f.1",
+        "0x7f000001",
+        "127.1",
+        "2130706433",
+        "0x0a.010.0.1",
+        "0177.0.0.1.",
+    ] {
+        let out = authorize(&path, "livy", "nobody", host);
+        assert_eq!(out.status.code(), Some(2), "{host}: {}", text(&out));
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("allowed"),
+            "{host}: {}",
+            text(&out)
+        );
+    }
+    // The same spellings in a host list are configuration errors.
+    for item in ["0x7f.1", "0x0a010203", "127.1"] {
+        let (_dir, path) = conf(&format!(
+            "[[impersonation.proxy]]\nuser = \"livy\"\nusers = [\"nobody\"]\nhosts = [{item:?}]\n"
+        ));
+        let out = authorize(&path, "livy", "nobody", "127.0.0.1");
+        assert_eq!(out.status.code(), Some(2), "{item}: {}", text(&out));
+        assert!(text(&out).contains(item), "{item}: {}", text(&out));
+    }
+    // ...and dropped from a core-site.xml list, so they grant nothing.
+    let (dir, path) = conf("");
+    let site = dir.path().join("core-site.xml");
+    std::fs::write(
+        &site,
+        "<configuration><property><name>hadoop.proxyuser.livy.users</name><value>nobody</value></property>\
+         <property><name>hadoop.proxyuser.livy.hosts</name><value>0x7f.1,0x7f000001</value></property></configuration>",
+    )
+    .expect("write core-site");
+    std::fs::write(
+        &path,
+        format!(
+            "[impersonation]\nhadoop_core_site = {:?}\n",
+            site.display().to_string()
+        ),
+    )
+    .expect("write conf");
+    let out = authorize(&path, "livy", "nobody", "127.0.0.1");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("host_not_allowed"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn sec_11_18_scoped_ipv6_client_accepted() {
+    let (_dir, path) = conf(
+        "[[impersonation.proxy]]\nuser = \"livy\"\nusers = [\"nobody\"]\nhosts = [\"*\"]\n\n\
+         [[impersonation.proxy]]\nuser = \"hue\"\nusers = [\"nobody\"]\nhosts = [\"fe80::1\"]\n",
+    );
+    for host in ["fe80::1%1", "fe80::1%eth0", "[fe80::1%lo]"] {
+        for proxy in ["livy", "hue"] {
+            let out = authorize(&path, proxy, "nobody", host);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{proxy} from {host}: {}",
+                text(&out)
+            );
+        }
+    }
+    let out = authorize(&path, "hue", "nobody", "fe80::2%1");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    for bad in [
+        "fe80::1%",
+        "fe80::1%a b",
+        "1.2.3.4%1",
+        "fe80::1%1%2",
+        "fe80::zz%1",
+    ] {
+        let out = authorize(&path, "livy", "nobody", bad);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out));
+    }
+}

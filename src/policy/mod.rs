@@ -168,7 +168,7 @@ impl Resolver {
     fn decide(&self, proxy: &str, user: &str, host: &str, lookup: Lookup<'_>) -> Result<Decision> {
         validate_name(proxy.as_bytes())?;
         validate_name(user.as_bytes())?;
-        let host_spec = hosts::parse_host(host)
+        let host_spec = hosts::parse_request_host(host)
             .map_err(|why| Error::InvalidArgument(format!("host: {why}")))?;
         let rules = self.rule_set(lookup)?;
         let decision =
