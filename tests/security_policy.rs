@@ -279,3 +279,38 @@ fn sec_11_18_scoped_ipv6_client_accepted() {
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Extra: an assertion is a JSON object, never an array.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn sec_11_extra_assertion_array_form_refused() {
+    let me = String::from_utf8(Command::new("id").arg("-un").output().expect("id").stdout)
+        .expect("UTF-8 name")
+        .trim()
+        .to_string();
+    for bad in [
+        format!("[{me:?}]"),
+        format!("[{me:?},0,[0]]"),
+        "[\"alice\",20001,[10001]]".to_string(),
+        format!("{{\"name\":{me:?},\"name\":{me:?}}}"),
+        "\"alice\"".to_string(),
+        "{\"name\":\"alice\",\"gids\":[1],\"extra\":1}".to_string(),
+    ] {
+        let err = proxid::Assertion::from_json(&bad).expect_err(&bad);
+        assert!(
+            matches!(err, proxid::Error::InvalidArgument(_)),
+            "{bad}: {err:?}"
+        );
+        let (_dir, path) = conf("[resolution]\nserver_side = true\n");
+        let out = proxid(&path, &["accept", &bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out));
+        assert!(out.stdout.is_empty(), "{bad}: {}", text(&out));
+    }
+    let ok = proxid::Assertion::from_json(&format!("{{\"name\":{me:?}}}")).expect("object form");
+    assert!(ok.is_name_only());
+    let (_dir, path) = conf("[resolution]\nserver_side = true\n");
+    let out = proxid(&path, &["accept", &format!("{{\"name\":{me:?}}}")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
