@@ -512,15 +512,52 @@ impl Config {
     }
 }
 
+/// Keys whose values are secrets: an error about them never quotes the value.
+const SECRET_KEYS: &[&str] = &["bind_password"];
+
+/// A TOML/serde message about a secret key, without the value serde quotes
+/// (`invalid type: integer 12345678, expected a string`): only what was expected.
+fn without_secret(message: &str) -> String {
+    let expected = message
+        .rfind("expected ")
+        .map(|at| format!(": {}", message[at..].trim_end_matches('.')))
+        .unwrap_or_default();
+    format!("invalid value for a secret key (the value is not shown){expected}")
+}
+
+/// The raw text of every `secret_key = value` in `text` (quotes stripped), to
+/// scrub from messages.
+fn secret_values(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .filter(|(key, _)| SECRET_KEYS.iter().any(|k| key.contains(k)))
+        .map(|(_, value)| value.trim().trim_matches(['"', '\'']).trim())
+        .filter(|value| !value.is_empty())
+        .collect()
+}
+
 /// Turns a TOML error into "file:line: key `k`: message".
 fn toml_error(text: &str, path: &Path, e: &toml::de::Error) -> Error {
-    let message = e.message().trim().to_string();
+    let mut message = e.message().trim().to_string();
+    let mentions_secret = |t: &str| SECRET_KEYS.iter().any(|k| t.contains(k));
+    // Whatever the error, a secret's text never appears in it.
+    for value in secret_values(text) {
+        message = message.replace(value, "********");
+    }
     let Some(span) = e.span() else {
+        if mentions_secret(&message) {
+            message = without_secret(&message);
+        }
         return Error::config(path, message);
     };
     let before = &text[..span.start.min(text.len())];
     let line_no = before.matches('\n').count() + 1;
     let line = text.lines().nth(line_no - 1).unwrap_or("");
+    // The span may cover a multi-line value: every line it touches counts.
+    let spanned = text.get(span.start.min(text.len())..span.end.min(text.len()));
+    if mentions_secret(line) || mentions_secret(&message) || spanned.is_some_and(mentions_secret) {
+        message = without_secret(&message);
+    }
     let key = line
         .split_once('=')
         .map(|(k, _)| k.trim())
@@ -998,6 +1035,33 @@ mod tests {
                 assert!(err.contains(w), "{text:?}: {err:?} lacks {w:?}");
             }
         }
+    }
+
+    /// Issue 11.12: an error about a secret key never shows its value.
+    #[test]
+    fn sec_11_12_secret_never_in_an_error() {
+        let ldap = "[ldap]\nuris = [\"ldap://127.0.0.1\"]\nbase = \"dc=x\"\nbind_dn = \"cn=a\"\n";
+        for (value, secret) in [
+            ("12345678", "12345678"),
+            ("1.5e3", "1.5e3"),
+            ("true", "true"),
+            ("[\"hunter2\"]", "hunter2"),
+            ("{ p = \"hunter2\" }", "hunter2"),
+            ("hunter2", "hunter2"),
+            ("\"hunter2", "hunter2"),
+            ("1979-05-27T07:32:00Z", "1979-05-27"),
+        ] {
+            let text = format!("{ldap}bind_password = {value}\n");
+            let err = parse(&text).expect_err(&text).to_string();
+            assert!(!err.contains(secret), "{text:?}: {err}");
+            assert!(
+                err.contains("bind_password") || err.contains("line 5"),
+                "{text:?}: {err}"
+            );
+        }
+        let inline = "ldap = { uris = [\"ldap://x\"], base = \"dc=x\", bind_password = 4242 }";
+        let err = parse(inline).expect_err(inline).to_string();
+        assert!(!err.contains("4242"), "{err}");
     }
 
     #[test]

@@ -314,3 +314,24 @@ fn sec_11_extra_assertion_array_form_refused() {
     let out = proxid(&path, &["accept", &format!("{{\"name\":{me:?}}}")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+// ---------------------------------------------------------------------------
+// 11.12: a secret never in an error.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn sec_11_12_unquoted_bind_password_not_shown() {
+    for value in ["12345678", "hunter2", "[\"hunter2\"]"] {
+        let (_dir, path) = conf(&format!(
+            "[ldap]\nuris = [\"ldap://127.0.0.1\"]\nbase = \"dc=x\"\nbind_dn = \"cn=a\"\nbind_password = {value}\n"
+        ));
+        let out = proxid(&path, &["check-config"]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let all = text(&out);
+        assert!(
+            !all.contains("12345678") && !all.contains("hunter2"),
+            "{all}"
+        );
+        assert!(all.contains("bind_password"), "{all}");
+    }
+}
