@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -334,4 +334,180 @@ fn sec_11_12_unquoted_bind_password_not_shown() {
         );
         assert!(all.contains("bind_password"), "{all}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// 11.8 and 11.9: the audit log.
+// ---------------------------------------------------------------------------
+
+const LIVY_MAY_BE_NOBODY: &str =
+    "[[impersonation.proxy]]\nuser = \"livy\"\nusers = [\"nobody\"]\nhosts = [\"*\"]\n";
+
+/// A config whose audit log is `log`, and the `authorize --json` answer for
+/// livy -> nobody, run under `timeout` so a blocking open fails the test.
+fn audited_decision(dir: &Path, log: &Path) -> (Output, serde_json::Value) {
+    let path = dir.join("proxid.conf");
+    std::fs::write(
+        &path,
+        format!(
+            "[impersonation]\naudit_log = {:?}\n\n{LIVY_MAY_BE_NOBODY}",
+            log.display().to_string()
+        ),
+    )
+    .expect("write conf");
+    let out = Command::new("timeout")
+        .arg("20")
+        .arg(CLI)
+        .arg("--config")
+        .arg(&path)
+        .args([
+            "authorize",
+            "--proxy",
+            "livy",
+            "--user",
+            "nobody",
+            "--host",
+            "127.0.0.1",
+            "--json",
+        ])
+        .output()
+        .expect("run proxid");
+    let json =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    (out, json)
+}
+
+#[test]
+fn sec_11_9_audit_log_symlink_fifo_directory_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Control: a regular file is written.
+    let (out, json) = audited_decision(dir.path(), &dir.path().join("audit.log"));
+    assert_eq!(json["verdict"], "allowed", "{}", text(&out));
+
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "untouched\n").expect("write victim");
+    let link = dir.path().join("link.log");
+    std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+    let fifo = dir.path().join("fifo.log");
+    let c = std::ffi::CString::new(fifo.to_str().expect("UTF-8")).expect("no NUL");
+    // SAFETY: a valid C path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let subdir = dir.path().join("dir.log");
+    std::fs::create_dir(&subdir).expect("mkdir");
+    for (log, why) in [
+        (&link, "symbolic link"),
+        (&fifo, "FIFO"),
+        (&subdir, "directory"),
+    ] {
+        let (out, json) = audited_decision(dir.path(), log);
+        assert_eq!(out.status.code(), Some(1), "{why}: {}", text(&out));
+        assert_eq!(json["verdict"], "denied", "{why}: {}", text(&out));
+        let reason = json["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.starts_with("audit_failed") && reason.contains(&log.display().to_string()),
+            "{why}: {reason}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("read"),
+        "untouched\n"
+    );
+
+    // A FIFO someone reads: opened without blocking, then refused as not a file.
+    let reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .expect("open FIFO for reading");
+    let (out, json) = audited_decision(dir.path(), &fifo);
+    assert_eq!(json["verdict"], "denied", "{}", text(&out));
+    assert!(
+        json["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("regular file"),
+        "{}",
+        text(&out)
+    );
+    drop(reader);
+}
+
+/// On a nearly full tmpfs (8 KiB, in a private mount namespace) decisions go on
+/// until a line does not fit: that decision is denied, and the log holds only whole
+/// lines, none of them torn.
+#[test]
+fn sec_11_8_full_disk_leaves_no_torn_line() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: mounting a tmpfs needs root (CI runs as root)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).expect("mkdir");
+    let log = mnt.join("audit.log");
+    let conf = dir.path().join("proxid.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[impersonation]\naudit_log = {:?}\n\n{LIVY_MAY_BE_NOBODY}",
+            log.display().to_string()
+        ),
+    )
+    .expect("write conf");
+    let copy = dir.path().join("copy.log");
+    // One page for the log, one page filled: the log can grow to 4096 bytes.
+    let script = r#"set -e
+mount -t tmpfs -o size=8k,mode=0755 tmpfs "$MNT"
+head -c 4096 /dev/zero > "$MNT/fill"
+for i in $(seq 40); do
+  "$CLI" --config "$CONF" authorize --proxy livy --user nobody --host 127.0.0.1 --json || true
+done
+cp "$MNT/audit.log" "$COPY"
+"#;
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", script])
+        .env("MNT", &mnt)
+        .env("CLI", CLI)
+        .env("CONF", &conf)
+        .env("COPY", &copy)
+        .output()
+        .expect("run unshare");
+    assert!(out.status.success(), "{}", text(&out));
+    let decisions: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(decisions.len(), 40);
+    let allowed = decisions
+        .iter()
+        .filter(|d| d["verdict"] == "allowed")
+        .count();
+    let failed: Vec<_> = decisions
+        .iter()
+        .filter(|d| {
+            d["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("audit_failed"))
+        })
+        .collect();
+    assert!(allowed > 0 && !failed.is_empty(), "{decisions:?}");
+    assert!(
+        failed.iter().all(|d| d["verdict"] == "denied"),
+        "{failed:?}"
+    );
+    let logged = std::fs::read(&copy).expect("read log copy");
+    assert!(logged.ends_with(b"\n"), "the log ends in a torn line");
+    let logged = String::from_utf8(logged).expect("UTF-8 log");
+    let lines: Vec<&str> = logged.lines().collect();
+    for l in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("torn line {l:?}: {e}"));
+        assert_eq!(v["verdict"], "allowed", "{l}");
+    }
+    assert_eq!(
+        lines.len(),
+        allowed,
+        "every allowed decision, and only those, is logged"
+    );
 }
