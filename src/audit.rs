@@ -50,6 +50,7 @@ pub fn line(decision: &Decision, now: SystemTime) -> String {
 pub fn append(path: &Path, decision: &Decision) -> std::io::Result<()> {
     let mut text = line(decision, SystemTime::now());
     text.push('\n');
+    check_directory(path)?;
     let file = open(path)?;
     let _lock = Flock::exclusive(&file)?;
     let before = file.metadata()?.len();
@@ -69,6 +70,23 @@ pub fn append(path: &Path, decision: &Decision) -> std::io::Result<()> {
             };
             Err(std::io::Error::other(format!("{why}{undo}")))
         }
+    }
+}
+
+/// The log's directory must be safe from other users: whoever may create names in
+/// it could swap the log (a link to somewhere else, a FIFO). A directory that does
+/// not exist is left to `open` to report.
+pub(crate) fn check_directory(path: &Path) -> std::io::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(parent) {
+        Ok(meta) if meta.is_dir() => {
+            crate::config::check_policy_owner_mode(parent, &meta, "the audit log's directory")
+                .map_err(std::io::Error::other)
+        }
+        _ => Ok(()),
     }
 }
 

@@ -486,16 +486,19 @@ impl Config {
     /// Loads `path`. When it does not exist, a `required` path is an error and an
     /// optional one (the default path) yields the embedded default.
     pub fn load_file(path: &Path, required: bool) -> Result<Config> {
-        match std::fs::read(path) {
+        match read_policy_file(path, "the configuration file") {
             Ok(bytes) => {
                 let text = String::from_utf8(bytes)
                     .map_err(|_| Error::config(path, "file is not valid UTF-8"))?;
                 Config::from_toml(&text, path)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            Err(PolicyFileError::Io(e))
+                if e.kind() == std::io::ErrorKind::NotFound && !required =>
+            {
                 Ok(Config::default())
             }
-            Err(e) => Err(Error::config(path, format!("cannot read: {e}"))),
+            Err(PolicyFileError::Io(e)) => Err(Error::config(path, format!("cannot read: {e}"))),
+            Err(PolicyFileError::Unsafe(why)) => Err(Error::config(path, why)),
         }
     }
 
@@ -600,6 +603,64 @@ fn one_of<T: Copy>(
                 format!("{key} = {value:?}: must be one of {}", names.join(", ")),
             )
         })
+}
+
+/// Why a policy-bearing file could not be used.
+#[derive(Debug)]
+pub(crate) enum PolicyFileError {
+    /// It could not be opened or read.
+    Io(std::io::Error),
+    /// Its permissions let someone else change the policy: what and how to fix it.
+    Unsafe(String),
+}
+
+/// Reads a file that carries policy (the configuration, a core-site.xml): opened
+/// once, checked with `fstat` on that descriptor (see [`check_policy_owner_mode`]),
+/// then read, so a swapped file cannot slip between check and read.
+pub(crate) fn read_policy_file(
+    path: &Path,
+    what: &str,
+) -> std::result::Result<Vec<u8>, PolicyFileError> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(PolicyFileError::Io)?;
+    let meta = file.metadata().map_err(PolicyFileError::Io)?;
+    check_policy_owner_mode(path, &meta, what).map_err(PolicyFileError::Unsafe)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(PolicyFileError::Io)?;
+    Ok(bytes)
+}
+
+/// As SSSD refuses its sssd.conf: a file (or directory) that decides who may act as
+/// whom must not be writable by group or others, nor owned by a user other than root
+/// and the one running proxid (either could rewrite the policy). The message says
+/// why and how to fix it.
+pub(crate) fn check_policy_owner_mode(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    what: &str,
+) -> std::result::Result<(), String> {
+    let mode = meta.mode() & 0o7777;
+    // A sticky directory (/tmp) still lets anyone create a name in it.
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "{what} is writable by group or others (mode {mode:04o}): anyone who can write \
+             it could change who may impersonate whom, so proxid refuses it; \
+             run `chmod go-w {}`",
+            path.display()
+        ));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if meta.uid() != 0 && meta.uid() != euid {
+        return Err(format!(
+            "{what} is owned by uid {}, neither root nor the user running proxid (uid {euid}): \
+             its owner could change who may impersonate whom, so proxid refuses it; \
+             run `chown root {}`",
+            meta.uid(),
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses a file holding a secret when group or others may read it, or when it is

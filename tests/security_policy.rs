@@ -511,3 +511,121 @@ cp "$MNT/audit.log" "$COPY"
         "every allowed decision, and only those, is logged"
     );
 }
+
+// ---------------------------------------------------------------------------
+// 11.13: policy-bearing files writable by others are refused.
+// ---------------------------------------------------------------------------
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn chown(path: &Path, uid: u32) {
+    std::os::unix::fs::chown(path, Some(uid), None).expect("chown");
+}
+
+#[test]
+fn sec_11_13_world_writable_policy_files_refused() {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let check = |path: &Path| proxid(path, &["check-config"]);
+
+    // The configuration file itself.
+    let (_dir, path) = conf("[impersonation]\nsuperuser = \"nobody\"\n");
+    chmod(&path, 0o644);
+    assert_eq!(
+        check(&path).status.code(),
+        Some(0),
+        "{}",
+        text(&check(&path))
+    );
+    for mode in [0o666, 0o646, 0o664, 0o620] {
+        chmod(&path, mode);
+        let out = check(&path);
+        assert_eq!(out.status.code(), Some(2), "{mode:o}: {}", text(&out));
+        let all = text(&out);
+        assert!(
+            all.contains("writable by group or others") && all.contains("chmod go-w"),
+            "{all}"
+        );
+        assert!(all.contains(&path.display().to_string()), "{all}");
+        let out = authorize(&path, "nobody", "root", "127.0.0.1");
+        assert_eq!(out.status.code(), Some(2), "{mode:o}: {}", text(&out));
+    }
+    chmod(&path, 0o644);
+    if root {
+        chown(&path, 65534);
+        let out = check(&path);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains("chown root"), "{}", text(&out));
+        chown(&path, 0);
+    }
+
+    // The core-site.xml it imports.
+    let (dir, path) = conf("");
+    let site = dir.path().join("core-site.xml");
+    std::fs::write(&site, "<configuration/>").expect("write core-site");
+    std::fs::write(
+        &path,
+        format!(
+            "[impersonation]\nhadoop_core_site = {:?}\n",
+            site.display().to_string()
+        ),
+    )
+    .expect("write conf");
+    chmod(&site, 0o644);
+    assert_eq!(
+        check(&path).status.code(),
+        Some(0),
+        "{}",
+        text(&check(&path))
+    );
+    chmod(&site, 0o666);
+    let out = check(&path);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("chmod go-w") && text(&out).contains("core-site.xml"),
+        "{}",
+        text(&out)
+    );
+    if root {
+        chmod(&site, 0o644);
+        chown(&site, 65534);
+        let out = check(&path);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains("chown root"), "{}", text(&out));
+    }
+
+    // The audit log's directory.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    let (_c, path) = conf(&format!(
+        "[impersonation]\naudit_log = {:?}\n\n{LIVY_MAY_BE_NOBODY}",
+        logs.join("audit.log").display().to_string()
+    ));
+    chmod(&logs, 0o755);
+    assert_eq!(
+        check(&path).status.code(),
+        Some(0),
+        "{}",
+        text(&check(&path))
+    );
+    assert_eq!(
+        authorize(&path, "livy", "nobody", "127.0.0.1")
+            .status
+            .code(),
+        Some(0)
+    );
+    chmod(&logs, 0o1777);
+    let out = check(&path);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("chmod go-w"), "{}", text(&out));
+    let out = authorize(&path, "livy", "nobody", "127.0.0.1");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("audit_failed") && text(&out).contains("chmod go-w"),
+        "{}",
+        text(&out)
+    );
+}

@@ -148,9 +148,15 @@ impl Resolver {
 
     /// Builds the proxy-user rule set now rather than on the first decision, so a
     /// malformed core-site.xml or CIDR block shows at start-up (`Error::Config`).
-    /// Resolves the host names in the rules. Returns how many rules are in force.
+    /// Resolves the host names in the rules, and checks that the audit log's directory
+    /// is safe from other users. Returns how many rules are in force.
     pub fn check_policy(&self) -> Result<usize> {
-        self.rule_set(&hosts::system_lookup).map(RuleSet::len)
+        let rules = self.rule_set(&hosts::system_lookup)?.len();
+        if let Some(log) = &self.config().impersonation.audit_log {
+            crate::audit::check_directory(log)
+                .map_err(|e| Error::config(log.clone(), e.to_string()))?;
+        }
+        Ok(rules)
     }
 
     /// The rule set, built on first use with `lookup` resolving host names.
