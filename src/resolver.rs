@@ -46,13 +46,17 @@ impl Resolver {
         Resolver::new(Config::load(path)?)
     }
 
-    /// Builds a resolver from a validated configuration.
+    /// Builds a resolver from a validated configuration. Fails (`Error::Config`)
+    /// when a protected name is malformed or resolves nowhere
+    /// (see [`crate::policy::protected`]).
     pub fn new(config: Config) -> Result<Resolver> {
         let source: Arc<dyn Source> = match config.resolution.mode {
             Mode::Client => Arc::new(LocalSource::new()),
             Mode::Server => Arc::new(LdapSource::new(&config)?),
         };
-        Ok(Resolver::with_source(config, source))
+        let resolver = Resolver::with_source(config, source);
+        resolver.check_protected_names()?;
+        Ok(resolver)
     }
 
     /// Builds a resolver over any source (tests, embedders with their own registry).

@@ -2,6 +2,7 @@
 //! few) per item, named `sec_11_<item>_...`, against the real things: the `proxid`
 //! CLI, real Hadoop 3.3.4 jars, slapd, tmpfs, FIFOs and symlinks.
 
+mod fake_source;
 mod support;
 
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -628,4 +629,260 @@ fn sec_11_13_world_writable_policy_files_refused() {
         "{}",
         text(&out)
     );
+}
+
+// ---------------------------------------------------------------------------
+// 11.3: protected identities fail closed.
+// ---------------------------------------------------------------------------
+
+use proxid::{Error, Identity, Resolver, Verdict};
+
+const LIVY_MAY_BE_ANYONE: &str =
+    "[[impersonation.proxy]]\nuser = \"livy\"\nusers = [\"*\"]\nhosts = [\"*\"]\n";
+
+fn fake_cluster() -> Vec<Identity> {
+    use fake_source::user;
+    vec![
+        user("hdfs", 6000, &[("hadoop", 6000)]),
+        user("alice", 1001, &[("alice", 1001), ("admins", 11)]),
+        user("bob", 1002, &[("bob", 1002)]),
+        user("toor", 0, &[("toor", 1003)]),
+        user("gidzero", 1004, &[("gidzero", 1004), ("wheel0", 0)]),
+        user("livy", 4000, &[("livy", 4000)]),
+    ]
+}
+
+fn fake_resolver(impersonation: &str, users: Vec<Identity>) -> Resolver {
+    fake_source::resolver(
+        &format!("[impersonation]\n{impersonation}\n\n{LIVY_MAY_BE_ANYONE}"),
+        users,
+    )
+}
+
+/// A protected name that is malformed or resolves nowhere is an error naming it,
+/// at decision time (never an allow) and from check-config.
+#[test]
+fn sec_11_3_unresolvable_protected_names_fail_closed() {
+    for (line, name) in [
+        ("protected_users = [\"hdfs \"]", "hdfs "),
+        ("protected_users = [\" hdfs\"]", " hdfs"),
+        ("protected_users = [\"nosuchuser\"]", "nosuchuser"),
+        ("protected_groups = [\"Admins\"]", "Admins"),
+        ("protected_groups = [\"\"]", ""),
+        ("superuser = \"nosuchsuper\"", "nosuchsuper"),
+    ] {
+        let r = fake_resolver(line, fake_cluster());
+        for target in ["bob", "hdfs", "alice"] {
+            let err = r.authorize("livy", target, "10.0.0.7").expect_err(line);
+            assert!(matches!(err, Error::Config { .. }), "{line}: {err}");
+            assert!(
+                err.to_string().contains(&format!("{name:?}")),
+                "{line}: {err}"
+            );
+        }
+        assert!(r.check_policy().is_err(), "{line}");
+    }
+    // The exact names protect, and check_policy is content.
+    let r = fake_resolver(
+        "protected_users = [\"hdfs\"]\nprotected_groups = [\"admins\"]",
+        fake_cluster(),
+    );
+    r.check_policy().expect("every protected name resolves");
+    let reason = |t: &str| r.authorize("livy", t, "10.0.0.7").expect(t).reason;
+    assert_eq!(reason("hdfs"), "protected_identity: uid 6000 (hdfs)");
+    assert_eq!(reason("alice"), "protected_identity: gid 11 (admins)");
+    assert_eq!(reason("bob"), "any_user");
+
+    // From the command line, on this host's registry.
+    for line in [
+        "protected_users = [\"root \"]",
+        "protected_groups = [\"Nogroup\"]",
+    ] {
+        let (_dir, path) = conf(&format!("[impersonation]\n{line}\n"));
+        let out = proxid(&path, &["check-config"]);
+        assert_eq!(out.status.code(), Some(2), "{line}: {}", text(&out));
+        let quoted = line.split('"').nth(1).unwrap_or_default();
+        assert!(
+            text(&out).contains(&format!("{quoted:?}")),
+            "{line}: {}",
+            text(&out)
+        );
+        // Opening a resolver with that policy fails too.
+        let out = proxid(&path, &["resolve", "root"]);
+        assert_eq!(out.status.code(), Some(2), "{line}: {}", text(&out));
+    }
+}
+
+/// A protected name whose source cannot answer makes the decision an error.
+#[test]
+fn sec_11_3_unavailable_protected_name_is_an_error() {
+    for line in [
+        "protected_users = [\"unavailable\"]",
+        "protected_groups = [\"unavailable\"]",
+    ] {
+        let r = fake_resolver(line, fake_cluster());
+        let err = r.authorize("livy", "bob", "10.0.0.7").expect_err(line);
+        assert!(matches!(err, Error::Unavailable { .. }), "{line}: {err}");
+    }
+}
+
+/// root is protected by UID 0 and GID 0 without ever being looked up.
+#[test]
+fn sec_11_3_root_protected_by_number_without_lookup() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    struct NoRoot(fake_source::FakeSource, AtomicUsize);
+    impl proxid::source::Source for NoRoot {
+        fn kind(&self) -> &'static str {
+            "fake"
+        }
+        fn user_by_name(&self, name: &str) -> proxid::Result<Option<Identity>> {
+            if name == "root" {
+                self.1.fetch_add(1, Ordering::SeqCst);
+            }
+            self.0.user_by_name(name)
+        }
+        fn user_by_uid(&self, uid: u32) -> proxid::Result<Option<Identity>> {
+            self.0.user_by_uid(uid)
+        }
+        fn group_by_name(&self, name: &str) -> proxid::Result<Option<proxid::Group>> {
+            if name == "root" {
+                self.1.fetch_add(1, Ordering::SeqCst);
+            }
+            self.0.group_by_name(name)
+        }
+        fn group_by_gid(&self, gid: u32) -> proxid::Result<Option<proxid::Group>> {
+            self.0.group_by_gid(gid)
+        }
+    }
+    let config = proxid::Config::from_toml(
+        &format!("[impersonation]\nprotected_users = [\"root\"]\n\n{LIVY_MAY_BE_ANYONE}"),
+        Path::new("/test/proxid.conf"),
+    )
+    .expect("config");
+    let source = std::sync::Arc::new(NoRoot(
+        fake_source::FakeSource(fake_cluster()),
+        AtomicUsize::new(0),
+    ));
+    let r = Resolver::with_source(config, source.clone());
+    let reason = |t: &str| r.authorize("livy", t, "10.0.0.7").expect(t).reason;
+    assert_eq!(reason("toor"), "protected_identity: uid 0");
+    assert_eq!(reason("gidzero"), "protected_identity: gid 0");
+    assert_eq!(reason("bob"), "any_user");
+    assert_eq!(source.1.load(Ordering::SeqCst), 0, "root was looked up");
+    // GIDs below min_gid a directory lists the user in count too.
+    let mut hidden = fake_source::user("carol", 1005, &[("carol", 1005)]);
+    hidden.hidden_gids = vec![0];
+    let r = fake_resolver("", vec![hidden]);
+    assert_eq!(
+        r.authorize("livy", "carol", "10.0.0.7")
+            .expect("carol")
+            .reason,
+        "protected_identity: gid 0"
+    );
+}
+
+/// The LDAP side, both schemas: `alice` is listed in `root-alike` (gidNumber 0);
+/// `erin` in `lowgroup` (gidNumber 1, below `min_gid = 1000`); `sneaky` has the
+/// UID of the local `daemon` account (1), which the directory does not hold.
+fn ldap_extras(schema: support::slapd::Schema) -> String {
+    use support::slapd::{Schema, BASE};
+    let lowgroup = match schema {
+        Schema::Rfc2307 => format!(
+            "dn: cn=lowgroup,ou=groups,{BASE}\nobjectClass: posixGroup\ncn: lowgroup\ngidNumber: 1\nmemberUid: erin\n"
+        ),
+        Schema::Rfc2307bis => format!(
+            "dn: cn=lowgroup,ou=groups,{BASE}\nobjectClass: groupOfNames\nobjectClass: posixGroup\ncn: lowgroup\ngidNumber: 1\nmember: uid=erin,ou=people,{BASE}\n"
+        ),
+    };
+    let fixture = match schema {
+        Schema::Rfc2307 => "rfc2307.ldif",
+        Schema::Rfc2307bis => "rfc2307bis.ldif",
+    };
+    let person = |name: &str, uid: u32| {
+        format!(
+            "dn: uid={name},ou=people,{BASE}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n\
+             uid: {name}\ncn: {name}\nsn: {name}\nuidNumber: {uid}\ngidNumber: 10000\nhomeDirectory: /home/{name}\n"
+        )
+    };
+    [
+        support::fixture(fixture),
+        person("erin", 20500),
+        person("sneaky", 1),
+        lowgroup,
+    ]
+    .join("\n")
+}
+
+#[test]
+fn sec_11_3_ldap_protection_both_schemas() {
+    use support::slapd::{Schema, Slapd};
+    let local_daemon = proxid::Resolver::new(proxid::Config::default())
+        .and_then(|r| r.resolve("daemon"))
+        .expect("the local daemon account (base-passwd)");
+    assert_eq!(local_daemon.uid, 1);
+    for schema in [Schema::Rfc2307, Schema::Rfc2307bis] {
+        let server = Slapd::start(schema, &ldap_extras(schema));
+        let uri = server.ldap_uri.clone();
+        let schema_line = match schema {
+            Schema::Rfc2307 => "schema = \"rfc2307\"",
+            Schema::Rfc2307bis => "schema = \"rfc2307bis\"",
+        };
+        let open = |ldap: &str, imp: &str| {
+            let conf = support::ConfFile::new(
+                &[&uri],
+                &format!("{schema_line}\n{ldap}\n[impersonation]\n{imp}\n\n{LIVY_MAY_BE_ANYONE}"),
+            );
+            (Resolver::new(conf.config()), conf)
+        };
+        // GID 0 (root-alike) is kept for the check, not shown as a group.
+        let (r, _c) = open("", "");
+        let r = r.expect("open");
+        let alice = r.resolve("alice").expect("alice");
+        assert!(
+            !alice.gids().contains(&0) && alice.hidden_gids.contains(&0),
+            "{alice:?}"
+        );
+        let d = r.authorize("livy", "alice", "10.0.0.7").expect("decision");
+        assert_eq!(
+            (d.verdict, d.reason.as_str()),
+            (Verdict::Denied, "protected_identity: gid 0")
+        );
+        assert_eq!(
+            r.authorize("livy", "bob", "10.0.0.7").expect("bob").verdict,
+            Verdict::Allowed
+        );
+
+        // Below min_gid: lowgroup (1) is the local group `daemon`'s GID.
+        let (r, _c) = open("min_gid = 1000", "protected_groups = [\"daemon\"]");
+        let r = r.expect("open: daemon is a local group");
+        let erin = r.resolve("erin").expect("erin");
+        assert_eq!(erin.gids(), vec![10000], "{erin:?}");
+        let d = r.authorize("livy", "erin", "10.0.0.7").expect("decision");
+        assert_eq!(d.reason, "protected_identity: gid 1 (daemon)", "{schema:?}");
+
+        // A local account the directory lacks is protected; a directory user with
+        // its UID does not slip through.
+        let (r, _c) = open("", "protected_users = [\"daemon\"]");
+        let r = r.expect("open: daemon is a local user");
+        let d = r.authorize("livy", "sneaky", "10.0.0.7").expect("decision");
+        assert_eq!(d.reason, "protected_identity: uid 1 (daemon)", "{schema:?}");
+        assert_eq!(
+            r.authorize("livy", "bob", "10.0.0.7").expect("bob").verdict,
+            Verdict::Allowed
+        );
+
+        // Names that resolve nowhere (the directory is case-exact) refuse to open.
+        for imp in [
+            "protected_groups = [\"Devs\"]",
+            "protected_users = [\"nosuch\"]",
+        ] {
+            let (r, conf) = open("", imp);
+            let err = r.expect_err(imp);
+            assert!(matches!(err, Error::Config { .. }), "{imp}: {err}");
+            let out = proxid(&conf.path, &["check-config"]);
+            assert_eq!(out.status.code(), Some(2), "{imp}: {}", text(&out));
+            let name = imp.split('"').nth(1).unwrap_or_default();
+            assert!(text(&out).contains(&format!("{name:?}")), "{}", text(&out));
+        }
+    }
 }
