@@ -2,9 +2,11 @@
  * (proxid_resolver_open(NULL): PROXID_CONF, else /etc/proxid.conf) and asks whether
  * argv[1] may act as argv[2]. tests/c_abi.rs makes it setuid root and runs it as an
  * unprivileged user with PROXID_CONF pointing at a file granting that user
- * everything: the variable must be ignored (AT_SECURE, secure_getenv).
+ * everything, and KRB5_CONFIG at a krb5.conf naming its own default realm: both
+ * variables must be ignored (AT_SECURE, secure_getenv).
  * Linked statically: the dynamic linker ignores LD_LIBRARY_PATH and $ORIGIN rpaths
- * of setuid programs. Prints "VERDICT reason" and exits 0 when a decision was made. */
+ * of setuid programs. Prints "VERDICT reason", then "SHORT name" or "SHORT_ERROR"
+ * for alice@EVIL.REALM. */
 #include <stdio.h>
 
 #include <proxid.h>
@@ -27,6 +29,13 @@ int main(int argc, char **argv) {
     printf("%s %s\n", proxid_decision_verdict(d) == PROXID_ALLOWED ? "ALLOWED" : "NOT_ALLOWED",
            proxid_decision_reason(d));
     proxid_decision_free(d);
+    /* DEFAULT maps alice@R to alice only when R is the default realm (KRB5_CONFIG's). */
+    char *short_name = NULL;
+    if (proxid_short_name(r, "alice@EVIL.REALM", &short_name, NULL) == PROXID_OK)
+        printf("SHORT %s\n", short_name);
+    else
+        printf("SHORT_ERROR\n");
+    proxid_string_free(short_name);
     proxid_resolver_free(r);
     return 0;
 }

@@ -398,8 +398,9 @@ fn install_script_and_pkg_config_build_a_c_program() {
 
 /// Issue 11.1: a setuid-root helper linked with libproxid, run by an unprivileged
 /// user with `PROXID_CONF` pointing at a file that makes that user the superuser,
-/// must not read the variable (AT_SECURE, `secure_getenv`). The same program
-/// without the setuid bit, run the same way, does read it (the control).
+/// must not read the variable (AT_SECURE, `secure_getenv`), nor `KRB5_CONFIG`
+/// (whose default realm would map `alice@EVIL.REALM` to `alice`). The same
+/// program without the setuid bit, run the same way, does read them (the control).
 #[test]
 fn sec_11_1_setuid_helper_ignores_proxid_conf() {
     use std::os::unix::fs::PermissionsExt;
@@ -426,6 +427,10 @@ fn sec_11_1_setuid_helper_ignores_proxid_conf() {
     let evil = dir.join("evil.conf");
     std::fs::write(&evil, "[impersonation]\nsuperuser = \"nobody\"\n").expect("write conf");
     std::fs::set_permissions(&evil, std::fs::Permissions::from_mode(0o644)).expect("chmod conf");
+    let krb5 = dir.join("krb5.conf");
+    std::fs::write(&krb5, "[libdefaults]\n  default_realm = EVIL.REALM\n")
+        .expect("write krb5.conf");
+    std::fs::set_permissions(&krb5, std::fs::Permissions::from_mode(0o644)).expect("chmod krb5");
     let plain = dir.join("plain_helper");
     let setuid = dir.join("setuid_helper");
     for (copy, mode) in [(&plain, 0o755), (&setuid, 0o4755)] {
@@ -439,18 +444,22 @@ fn sec_11_1_setuid_helper_ignores_proxid_conf() {
                 .arg(program)
                 .args(["nobody", "root"])
                 .env("PROXID_CONF", &evil)
-                .env("KRB5_CONFIG", &evil),
+                .env("KRB5_CONFIG", &krb5),
         )
     };
     let control = as_nobody(&plain);
     assert!(
-        control.starts_with("ALLOWED superuser"),
-        "without setuid the variable counts: {control}"
+        control.starts_with("ALLOWED superuser") && control.contains("SHORT alice"),
+        "without setuid the variables count: {control}"
     );
     let attacked = as_nobody(&setuid);
     std::fs::remove_dir_all(&dir).ok();
     assert!(
         !attacked.starts_with("ALLOWED") && !attacked.contains("superuser"),
         "a setuid helper read PROXID_CONF: {attacked}"
+    );
+    assert!(
+        attacked.contains("SHORT_ERROR"),
+        "a setuid helper read KRB5_CONFIG: {attacked}"
     );
 }
