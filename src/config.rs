@@ -1,6 +1,7 @@
 //! `/etc/proxid.conf`: where it is, how it is parsed (TOML, two layers: raw serde
-//! structs that reject unknown keys, then a validated typed `Config`) and the
-//! file-permission rules for secrets.
+//! structs that reject unknown keys, then a validated typed `Config`), the
+//! file-permission rules for secrets and for policy-bearing files, and
+//! `secure_getenv` for the variables a setuid caller must not control.
 
 use std::collections::BTreeMap;
 use std::fmt;
