@@ -886,3 +886,22 @@ fn sec_11_3_ldap_protection_both_schemas() {
         }
     }
 }
+
+/// A directory that is down: the resolver still opens (nothing is known to be
+/// wrong), but a decision that needs the protected names is an error, not an allow.
+#[test]
+fn sec_11_3_directory_down_makes_decisions_errors() {
+    let conf = support::ConfFile::new(
+        &[&support::dead_uri()],
+        &format!("connect_timeout = \"200ms\"\n[impersonation]\nprotected_users = [\"daemon\"]\n\n{LIVY_MAY_BE_ANYONE}"),
+    );
+    let r = Resolver::new(conf.config()).expect("opens while the directory is down");
+    let err = r
+        .authorize("livy", "daemon", "10.0.0.7")
+        .expect_err("no decision");
+    assert!(
+        matches!(err, Error::Unavailable { .. } | Error::Timeout { .. }),
+        "{err}"
+    );
+    assert!(r.check_policy().is_err());
+}
