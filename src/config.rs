@@ -746,6 +746,24 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
     }
 
     let ri = raw.impersonation;
+    // A typo here would protect nothing: refuse it now (resolving comes later).
+    for (key, names) in [
+        ("protected_users", &ri.protected_users),
+        ("protected_groups", &ri.protected_groups),
+    ] {
+        if let Some(bad) = names
+            .iter()
+            .find(|n| n.is_empty() || n.trim() != n.as_str() || n.contains('\0'))
+        {
+            return Err(Error::config(
+                path,
+                format!(
+                    "[impersonation] {key}: {bad:?} is malformed (empty, or with leading or \
+                     trailing whitespace); name the account exactly"
+                ),
+            ));
+        }
+    }
     let mut protected_users = ri.protected_users;
     let mut protected_groups = ri.protected_groups;
     // root is always protected, whatever the file says.
@@ -1124,6 +1142,23 @@ mod tests {
         let inline = "ldap = { uris = [\"ldap://x\"], base = \"dc=x\", bind_password = 4242 }";
         let err = parse(inline).expect_err(inline).to_string();
         assert!(!err.contains("4242"), "{err}");
+    }
+
+    #[test]
+    fn sec_11_3_malformed_protected_names_refused_at_load() {
+        for line in [
+            "protected_users = [\"hdfs \"]",
+            "protected_users = [\"\"]",
+            "protected_groups = [\"\\tadmins\"]",
+        ] {
+            let err = parse(&format!("[impersonation]\n{line}"))
+                .expect_err(line)
+                .to_string();
+            assert!(
+                err.contains("malformed") && err.contains("protected_"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -663,12 +663,26 @@ fn fake_resolver(impersonation: &str, users: Vec<Identity>) -> Resolver {
 /// at decision time (never an allow) and from check-config.
 #[test]
 fn sec_11_3_unresolvable_protected_names_fail_closed() {
+    // Malformed: refused as the configuration is read.
     for (line, name) in [
         ("protected_users = [\"hdfs \"]", "hdfs "),
         ("protected_users = [\" hdfs\"]", " hdfs"),
+        ("protected_groups = [\"\"]", ""),
+    ] {
+        let err = proxid::Config::from_toml(
+            &format!("[impersonation]\n{line}\n"),
+            Path::new("/test/proxid.conf"),
+        )
+        .expect_err(line);
+        assert!(
+            err.to_string().contains(&format!("{name:?}")),
+            "{line}: {err}"
+        );
+    }
+    // Well-formed but resolving nowhere: every decision is an error naming it.
+    for (line, name) in [
         ("protected_users = [\"nosuchuser\"]", "nosuchuser"),
         ("protected_groups = [\"Admins\"]", "Admins"),
-        ("protected_groups = [\"\"]", ""),
         ("superuser = \"nosuchsuper\"", "nosuchsuper"),
     ] {
         let r = fake_resolver(line, fake_cluster());
