@@ -355,6 +355,7 @@ impl Source for Synthetic {
             home: format!("/home/{name}"),
             shell: "/bin/bash".into(),
             source: "synthetic".into(),
+            hidden_gids: Vec::new(),
         }))
     }
     fn user_by_uid(&self, _: u32) -> proxid::Result<Option<Identity>> {

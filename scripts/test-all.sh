@@ -2,6 +2,9 @@
 # The full test suite: installs what the tests need (Debian packages) when missing,
 # then runs formatting, lint and every test. Run as root or with sudo available.
 set -euo pipefail
+# proxid refuses policy files group or others may write (issue 11.13); the tests
+# write theirs with the default mode, so keep that mode the usual 0644.
+umask 022
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests start or compare against. slapd and nslcd are only run

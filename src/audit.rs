@@ -1,15 +1,22 @@
 //! The audit log: one JSON line per impersonation decision.
 //!
 //! Each line is written with a single `write(2)` on a file opened with `O_APPEND`,
-//! so lines from many threads and many processes never interleave, and the file is
-//! opened anew for every line, so a rotated log is followed without a signal.
+//! under an exclusive `flock`, so lines from many threads and many processes never
+//! interleave. A short or failed write (a full file system) is undone: the file is
+//! truncated back to its length before the write, so a reader never sees a torn
+//! line (and never half a line saying `"verdict":"allowed"`); the lock keeps another
+//! proxid writer from appending between the write and the truncation. The file is
+//! opened anew for every line, so a rotated log is followed without a signal, with
+//! `O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC` (a symlink is refused, a FIFO cannot block
+//! the decision) and must be a regular file.
 //! Names cannot break a line: JSON escapes control characters and newlines.
 //! The caller turns any failure here into a denial (fail closed). Errors (bad
 //! input, a broken rule set, a source that cannot answer) are not decisions and
 //! leave no line: the caller gets the error itself.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -37,25 +44,101 @@ pub fn line(decision: &Decision, now: SystemTime) -> String {
     .to_string()
 }
 
-/// Appends one line for `decision` to `path`, atomically. Any error (cannot open,
-/// short write) is returned: the decision must then be a denial.
+/// Appends one line for `decision` to `path`, whole or not at all. Any error
+/// (cannot open, not a regular file, short write) is returned: the decision must
+/// then be a denial.
 pub fn append(path: &Path, decision: &Decision) -> std::io::Result<()> {
     let mut text = line(decision, SystemTime::now());
     text.push('\n');
-    let mut file = OpenOptions::new()
+    check_directory(path)?;
+    let file = open(path)?;
+    let _lock = Flock::exclusive(&file)?;
+    let before = file.metadata()?.len();
+    let outcome = (&file).write(text.as_bytes());
+    match outcome {
+        Ok(n) if n == text.len() => Ok(()),
+        other => {
+            // Undo whatever part of the line reached the file.
+            let undo = file.set_len(before);
+            let why = match other {
+                Ok(n) => format!("short write ({n} of {} bytes)", text.len()),
+                Err(e) => e.to_string(),
+            };
+            let undo = match undo {
+                Ok(()) => String::new(),
+                Err(e) => format!("; truncating back to {before} bytes failed: {e}"),
+            };
+            Err(std::io::Error::other(format!("{why}{undo}")))
+        }
+    }
+}
+
+/// The log's directory must be safe from other users: whoever may create names in
+/// it could swap the log (a link to somewhere else, a FIFO). A directory that does
+/// not exist is left to `open` to report.
+pub(crate) fn check_directory(path: &Path) -> std::io::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(parent) {
+        Ok(meta) if meta.is_dir() => {
+            crate::config::check_policy_owner_mode(parent, &meta, "the audit log's directory")
+                .map_err(std::io::Error::other)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Opens the log for appending: never through a symlink, never blocking (a FIFO),
+/// never inherited by a child; and only a regular file will do.
+fn open(path: &Path) -> std::io::Result<File> {
+    let file = OpenOptions::new()
         .append(true)
         .create(true)
         .mode(AUDIT_FILE_MODE)
-        .open(path)?;
-    // One write call: a partial write would split a line, so it counts as failure.
-    let written = file.write(text.as_bytes())?;
-    if written != text.len() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::WriteZero,
-            format!("short write ({written} of {} bytes)", text.len()),
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => std::io::Error::other(
+                "is a symbolic link; proxid writes the audit log only to a regular file",
+            ),
+            Some(libc::ENXIO) => std::io::Error::other(
+                "is a FIFO or socket; proxid writes the audit log only to a regular file",
+            ),
+            _ => e,
+        })?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other(
+            "is not a regular file; proxid writes the audit log only to a regular file",
         ));
     }
-    Ok(())
+    Ok(file)
+}
+
+/// An exclusive `flock` on a file, released when dropped.
+struct Flock<'a>(&'a File);
+
+impl<'a> Flock<'a> {
+    fn exclusive(file: &'a File) -> std::io::Result<Flock<'a>> {
+        loop {
+            // SAFETY: the descriptor is open for the life of `file`.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                return Ok(Flock(file));
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
+impl Drop for Flock<'_> {
+    fn drop(&mut self) {
+        // SAFETY: as above; closing the file would release the lock anyway.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
 }
 
 /// `2026-11-23T12:55:04.123Z`. Times before 1970 print as the epoch.

@@ -1,6 +1,7 @@
 //! `/etc/proxid.conf`: where it is, how it is parsed (TOML, two layers: raw serde
-//! structs that reject unknown keys, then a validated typed `Config`) and the
-//! file-permission rules for secrets.
+//! structs that reject unknown keys, then a validated typed `Config`), the
+//! file-permission rules for secrets and for policy-bearing files, and
+//! `secure_getenv` for the variables a setuid caller must not control.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -453,12 +454,35 @@ impl Default for Config {
     }
 }
 
-/// Where the configuration comes from: an explicit path, `PROXID_CONF`, or the default.
+/// An environment variable as glibc's `secure_getenv` reads it: `None` in a
+/// process running with AT_SECURE (setuid, setgid, file capabilities), whose
+/// environment belongs to the less privileged user who started it. Every variable
+/// that can change a policy or a file proxid trusts is read through this.
+pub fn secure_env(name: &str) -> Option<std::ffi::OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    extern "C" {
+        // glibc 2.17 and later; the libc crate does not declare it.
+        fn secure_getenv(name: *const libc::c_char) -> *mut libc::c_char;
+    }
+    let key = std::ffi::CString::new(name).ok()?;
+    // SAFETY: `key` is a NUL-terminated string; the returned pointer, when not
+    // NULL, points into the environment and is copied at once.
+    let value = unsafe { secure_getenv(key.as_ptr()) };
+    if value.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL results of secure_getenv are NUL-terminated strings.
+    let bytes = unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes();
+    Some(std::ffi::OsStr::from_bytes(bytes).to_os_string())
+}
+
+/// Where the configuration comes from: an explicit path, `PROXID_CONF` (ignored in
+/// a setuid/setgid process, see [`secure_env`]), or the default.
 pub fn config_path(explicit: Option<&Path>) -> (PathBuf, bool) {
     if let Some(path) = explicit {
         return (path.to_path_buf(), true);
     }
-    match std::env::var_os(ENV_VAR) {
+    match secure_env(ENV_VAR) {
         Some(p) if !p.is_empty() => (PathBuf::from(p), true),
         _ => (PathBuf::from(DEFAULT_PATH), false),
     }
@@ -476,16 +500,19 @@ impl Config {
     /// Loads `path`. When it does not exist, a `required` path is an error and an
     /// optional one (the default path) yields the embedded default.
     pub fn load_file(path: &Path, required: bool) -> Result<Config> {
-        match std::fs::read(path) {
+        match read_policy_file(path, "the configuration file") {
             Ok(bytes) => {
                 let text = String::from_utf8(bytes)
                     .map_err(|_| Error::config(path, "file is not valid UTF-8"))?;
                 Config::from_toml(&text, path)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            Err(PolicyFileError::Io(e))
+                if e.kind() == std::io::ErrorKind::NotFound && !required =>
+            {
                 Ok(Config::default())
             }
-            Err(e) => Err(Error::config(path, format!("cannot read: {e}"))),
+            Err(PolicyFileError::Io(e)) => Err(Error::config(path, format!("cannot read: {e}"))),
+            Err(PolicyFileError::Unsafe(why)) => Err(Error::config(path, why)),
         }
     }
 
@@ -502,15 +529,52 @@ impl Config {
     }
 }
 
+/// Keys whose values are secrets: an error about them never quotes the value.
+const SECRET_KEYS: &[&str] = &["bind_password"];
+
+/// A TOML/serde message about a secret key, without the value serde quotes
+/// (`invalid type: integer 12345678, expected a string`): only what was expected.
+fn without_secret(message: &str) -> String {
+    let expected = message
+        .rfind("expected ")
+        .map(|at| format!(": {}", message[at..].trim_end_matches('.')))
+        .unwrap_or_default();
+    format!("invalid value for a secret key (the value is not shown){expected}")
+}
+
+/// The raw text of every `secret_key = value` in `text` (quotes stripped), to
+/// scrub from messages.
+fn secret_values(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .filter(|(key, _)| SECRET_KEYS.iter().any(|k| key.contains(k)))
+        .map(|(_, value)| value.trim().trim_matches(['"', '\'']).trim())
+        .filter(|value| !value.is_empty())
+        .collect()
+}
+
 /// Turns a TOML error into "file:line: key `k`: message".
 fn toml_error(text: &str, path: &Path, e: &toml::de::Error) -> Error {
-    let message = e.message().trim().to_string();
+    let mut message = e.message().trim().to_string();
+    let mentions_secret = |t: &str| SECRET_KEYS.iter().any(|k| t.contains(k));
+    // Whatever the error, a secret's text never appears in it.
+    for value in secret_values(text) {
+        message = message.replace(value, "********");
+    }
     let Some(span) = e.span() else {
+        if mentions_secret(&message) {
+            message = without_secret(&message);
+        }
         return Error::config(path, message);
     };
     let before = &text[..span.start.min(text.len())];
     let line_no = before.matches('\n').count() + 1;
     let line = text.lines().nth(line_no - 1).unwrap_or("");
+    // The span may cover a multi-line value: every line it touches counts.
+    let spanned = text.get(span.start.min(text.len())..span.end.min(text.len()));
+    if mentions_secret(line) || mentions_secret(&message) || spanned.is_some_and(mentions_secret) {
+        message = without_secret(&message);
+    }
     let key = line
         .split_once('=')
         .map(|(k, _)| k.trim())
@@ -553,6 +617,64 @@ fn one_of<T: Copy>(
                 format!("{key} = {value:?}: must be one of {}", names.join(", ")),
             )
         })
+}
+
+/// Why a policy-bearing file could not be used.
+#[derive(Debug)]
+pub(crate) enum PolicyFileError {
+    /// It could not be opened or read.
+    Io(std::io::Error),
+    /// Its permissions let someone else change the policy: what and how to fix it.
+    Unsafe(String),
+}
+
+/// Reads a file that carries policy (the configuration, a core-site.xml): opened
+/// once, checked with `fstat` on that descriptor (see [`check_policy_owner_mode`]),
+/// then read, so a swapped file cannot slip between check and read.
+pub(crate) fn read_policy_file(
+    path: &Path,
+    what: &str,
+) -> std::result::Result<Vec<u8>, PolicyFileError> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(PolicyFileError::Io)?;
+    let meta = file.metadata().map_err(PolicyFileError::Io)?;
+    check_policy_owner_mode(path, &meta, what).map_err(PolicyFileError::Unsafe)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(PolicyFileError::Io)?;
+    Ok(bytes)
+}
+
+/// As SSSD refuses its sssd.conf: a file (or directory) that decides who may act as
+/// whom must not be writable by group or others, nor owned by a user other than root
+/// and the one running proxid (either could rewrite the policy). The message says
+/// why and how to fix it.
+pub(crate) fn check_policy_owner_mode(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    what: &str,
+) -> std::result::Result<(), String> {
+    let mode = meta.mode() & 0o7777;
+    // A sticky directory (/tmp) still lets anyone create a name in it.
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "{what} is writable by group or others (mode {mode:04o}): anyone who can write \
+             it could change who may impersonate whom, so proxid refuses it; \
+             run `chmod go-w {}`",
+            path.display()
+        ));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if meta.uid() != 0 && meta.uid() != euid {
+        return Err(format!(
+            "{what} is owned by uid {}, neither root nor the user running proxid (uid {euid}): \
+             its owner could change who may impersonate whom, so proxid refuses it; \
+             run `chown root {}`",
+            meta.uid(),
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses a file holding a secret when group or others may read it, or when it is
@@ -652,6 +774,24 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
 
     let mut ri = raw.impersonation;
     ri.superuser = crate::mapr::superuser(ri.superuser, ri.mapr_daemon_conf.as_deref(), path)?;
+    // A typo here would protect nothing: refuse it now (resolving comes later).
+    for (key, names) in [
+        ("protected_users", &ri.protected_users),
+        ("protected_groups", &ri.protected_groups),
+    ] {
+        if let Some(bad) = names
+            .iter()
+            .find(|n| n.is_empty() || n.trim() != n.as_str() || n.contains('\0'))
+        {
+            return Err(Error::config(
+                path,
+                format!(
+                    "[impersonation] {key}: {bad:?} is malformed (empty, or with leading or \
+                     trailing whitespace); name the account exactly"
+                ),
+            ));
+        }
+    }
     let mut protected_users = ri.protected_users;
     let mut protected_groups = ri.protected_groups;
     // root is always protected, whatever the file says.
@@ -1005,6 +1145,50 @@ mod tests {
             for w in *words {
                 assert!(err.contains(w), "{text:?}: {err:?} lacks {w:?}");
             }
+        }
+    }
+
+    /// Issue 11.12: an error about a secret key never shows its value.
+    #[test]
+    fn sec_11_12_secret_never_in_an_error() {
+        let ldap = "[ldap]\nuris = [\"ldap://127.0.0.1\"]\nbase = \"dc=x\"\nbind_dn = \"cn=a\"\n";
+        for (value, secret) in [
+            ("12345678", "12345678"),
+            ("1.5e3", "1.5e3"),
+            ("true", "true"),
+            ("[\"hunter2\"]", "hunter2"),
+            ("{ p = \"hunter2\" }", "hunter2"),
+            ("hunter2", "hunter2"),
+            ("\"hunter2", "hunter2"),
+            ("1979-05-27T07:32:00Z", "1979-05-27"),
+        ] {
+            let text = format!("{ldap}bind_password = {value}\n");
+            let err = parse(&text).expect_err(&text).to_string();
+            assert!(!err.contains(secret), "{text:?}: {err}");
+            assert!(
+                err.contains("bind_password") || err.contains("line 5"),
+                "{text:?}: {err}"
+            );
+        }
+        let inline = "ldap = { uris = [\"ldap://x\"], base = \"dc=x\", bind_password = 4242 }";
+        let err = parse(inline).expect_err(inline).to_string();
+        assert!(!err.contains("4242"), "{err}");
+    }
+
+    #[test]
+    fn sec_11_3_malformed_protected_names_refused_at_load() {
+        for line in [
+            "protected_users = [\"hdfs \"]",
+            "protected_users = [\"\"]",
+            "protected_groups = [\"\\tadmins\"]",
+        ] {
+            let err = parse(&format!("[impersonation]\n{line}"))
+                .expect_err(line)
+                .to_string();
+            assert!(
+                err.contains("malformed") && err.contains("protected_"),
+                "{err}"
+            );
         }
     }
 

@@ -30,6 +30,14 @@ pub struct Identity {
     pub shell: String,
     /// Which source answered: "local" or "ldap".
     pub source: String,
+    /// GIDs of groups the directory lists this user in that sit below `[ldap]
+    /// min_gid` (GID 0 among them). They are not the user's groups to proxid (not in
+    /// `groups`, `gids()` or assertions), but a host whose NSS module passes them
+    /// through (nslcd does) puts the user in them, so the protected-identity check
+    /// counts them: a member of a GID-0 group is never impersonated. Empty for the
+    /// local registry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden_gids: Vec<u32>,
 }
 
 impl Identity {

@@ -19,6 +19,7 @@ pub struct StoredIdentity {
     home: Box<str>,
     shell: Arc<str>,
     source: Arc<str>,
+    hidden_gids: Box<[u32]>,
 }
 
 impl StoredIdentity {
@@ -44,6 +45,7 @@ impl StoredIdentity {
             home: self.home.to_string(),
             shell: self.shell.to_string(),
             source: self.source.to_string(),
+            hidden_gids: self.hidden_gids.to_vec(),
         }
     }
 }
@@ -83,6 +85,7 @@ impl Interner {
             home: identity.home.as_str().into(),
             shell: self.intern(&identity.shell),
             source: self.intern(&identity.source),
+            hidden_gids: identity.hidden_gids.as_slice().into(),
         }
     }
 }

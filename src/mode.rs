@@ -33,9 +33,10 @@ use crate::resolver::Resolver;
 
 /// What a client sends to say who it acts for: the name, plus the IDs it resolved
 /// locally (client-side resolution) or nothing else (server-side resolution).
-/// Unknown fields are refused, so a misspelt `gid` cannot pass for a name-only one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Unknown fields are refused, so a misspelt `gid` cannot pass for a name-only one,
+/// and only the object form is read: serde's derive would also take an array
+/// (`["alice",20001,[10001]]`), a second spelling nobody documented.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Assertion {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +44,41 @@ pub struct Assertion {
     /// Primary GID first, then the supplementary GIDs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gids: Option<Vec<u32>>,
+}
+
+/// The wire form, read through [`Assertion`]'s map-only `Deserialize`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAssertion {
+    name: String,
+    #[serde(default)]
+    uid: Option<u32>,
+    #[serde(default)]
+    gids: Option<Vec<u32>>,
+}
+
+impl<'de> Deserialize<'de> for Assertion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct ObjectOnly;
+        impl<'de> serde::de::Visitor<'de> for ObjectOnly {
+            type Value = RawAssertion;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object {\"name\", \"uid\", \"gids\"}")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<RawAssertion, A::Error> {
+                RawAssertion::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        let raw = d.deserialize_map(ObjectOnly)?;
+        Ok(Assertion {
+            name: raw.name,
+            uid: raw.uid,
+            gids: raw.gids,
+        })
+    }
 }
 
 impl Assertion {

@@ -48,13 +48,16 @@ impl Resolver {
         Resolver::new(Config::load(path)?)
     }
 
-    /// Builds a resolver from a validated configuration.
+    /// Builds a resolver from a validated configuration. Fails (`Error::Config`)
+    /// when a protected name is malformed or resolves nowhere
+    /// (see [`crate::policy::protected`]).
     pub fn new(config: Config) -> Result<Resolver> {
         let source: Arc<dyn Source> = match config.resolution.mode {
             Mode::Client => Arc::new(LocalSource::new()),
             Mode::Server => Arc::new(LdapSource::new(&config)?),
         };
         let resolver = Resolver::with_source(config, source);
+        resolver.check_protected_names()?;
         // A scope covering a protected ID is refused when the configuration is loaded.
         resolver.check_scopes()?;
         Ok(resolver)

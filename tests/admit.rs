@@ -338,13 +338,14 @@ fn admit_matrix_against_slapd() {
     );
     let dir = tempfile::tempdir().unwrap();
     let open = |server: Server, audit: &Path| {
-        let text = conf_text("mode = \"server\"\n", &ldap, server, audit, "dave", "alice");
+        let text = conf_text("mode = \"server\"\n", &ldap, server, audit, "dave", "bob");
         let path = dir.path().join("proxid.conf");
         std::fs::write(&path, &text).unwrap();
         Resolver::new(Config::from_toml(&text, &path).unwrap()).unwrap()
     };
     let r = open(Server::Lenient, &dir.path().join("x"));
-    let (dave, alice) = (r.resolve("dave").unwrap(), r.resolve("alice").unwrap());
+    // alice is listed in a GID 0 group, so she is protected: bob is the target.
+    let (dave, alice) = (r.resolve("dave").unwrap(), r.resolve("bob").unwrap());
     assert!(
         alice.gids().len() > 1,
         "alice has supplementary groups: {alice:?}"

@@ -442,3 +442,71 @@ fn install_script_and_pkg_config_build_a_c_program() {
     assert!(stage.join("usr/include/proxid.h").is_file());
     assert!(stage.join(format!("usr/lib/libproxid.so.{abi}")).exists());
 }
+
+/// Issue 11.1: a setuid-root helper linked with libproxid, run by an unprivileged
+/// user with `PROXID_CONF` pointing at a file that makes that user the superuser,
+/// must not read the variable (AT_SECURE, `secure_getenv`), nor `KRB5_CONFIG`
+/// (whose default realm would map `alice@EVIL.REALM` to `alice`). The same
+/// program without the setuid bit, run the same way, does read them (the control).
+#[test]
+fn sec_11_1_setuid_helper_ignores_proxid_conf() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to make a setuid-root program (CI runs as root)");
+        return;
+    }
+    let b = built();
+    // Under target/, not /tmp: /tmp may be mounted nosuid.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("setuid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create setuid dir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    let options = run_ok(
+        Command::new("findmnt")
+            .args(["-n", "-o", "OPTIONS", "-T"])
+            .arg(&dir),
+    );
+    assert!(
+        !options.split(',').any(|o| o.trim() == "nosuid"),
+        "{} is on a nosuid file system ({options}): the setuid test cannot run there",
+        dir.display()
+    );
+    let evil = dir.join("evil.conf");
+    std::fs::write(&evil, "[impersonation]\nsuperuser = \"nobody\"\n").expect("write conf");
+    std::fs::set_permissions(&evil, std::fs::Permissions::from_mode(0o644)).expect("chmod conf");
+    let krb5 = dir.join("krb5.conf");
+    std::fs::write(&krb5, "[libdefaults]\n  default_realm = EVIL.REALM\n")
+        .expect("write krb5.conf");
+    std::fs::set_permissions(&krb5, std::fs::Permissions::from_mode(0o644)).expect("chmod krb5");
+    let plain = dir.join("plain_helper");
+    let setuid = dir.join("setuid_helper");
+    for (copy, mode) in [(&plain, 0o755), (&setuid, 0o4755)] {
+        std::fs::copy(b.out.join("setuid_authorize"), copy).expect("copy helper");
+        std::fs::set_permissions(copy, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let as_nobody = |program: &Path| {
+        run_ok(
+            Command::new("setpriv")
+                .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+                .arg(program)
+                .args(["nobody", "root"])
+                .env("PROXID_CONF", &evil)
+                .env("KRB5_CONFIG", &krb5),
+        )
+    };
+    let control = as_nobody(&plain);
+    assert!(
+        control.starts_with("ALLOWED superuser") && control.contains("SHORT alice"),
+        "without setuid the variables count: {control}"
+    );
+    let attacked = as_nobody(&setuid);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        !attacked.starts_with("ALLOWED") && !attacked.contains("superuser"),
+        "a setuid helper read PROXID_CONF: {attacked}"
+    );
+    assert!(
+        attacked.contains("SHORT_ERROR"),
+        "a setuid helper read KRB5_CONFIG: {attacked}"
+    );
+}

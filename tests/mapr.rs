@@ -267,7 +267,8 @@ fn daemon_user_decides_as_the_superuser() {
 #[test]
 fn check_config_shows_where_mode_and_superuser_came_from() {
     let d = Dir::new();
-    let daemon = daemon_conf(&d, "mapr.daemon.user=mapr\n", 0o644);
+    // A protected name must resolve: `daemon` is an account every Debian host has.
+    let daemon = daemon_conf(&d, "mapr.daemon.user=daemon\n", 0o644);
     let core = d.core_site(Some("false"));
     let (path, _) = d.conf(&format!(
         "[impersonation]\nmapr_daemon_conf = {daemon:?}\nhadoop_core_site = {core:?}\n"
@@ -286,7 +287,7 @@ fn check_config_shows_where_mode_and_superuser_came_from() {
         "{text} {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("superuser = \"mapr\""), "{text}");
+    assert!(text.contains("superuser = \"daemon\""), "{text}");
     assert!(text.contains("mode = \"client\""), "{text}");
     assert!(
         text.contains(&format!(

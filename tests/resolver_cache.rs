@@ -32,6 +32,7 @@ fn user(name: &str, uid: u32, gids: &[u32]) -> Identity {
         home: format!("/home/{name}"),
         shell: "/bin/sh".into(),
         source: "fake".into(),
+        hidden_gids: Vec::new(),
     }
 }
 

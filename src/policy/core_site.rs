@@ -8,6 +8,15 @@
 //! `hadoop.proxyuser.<S>.users|groups|hosts`, where `<S>`, the proxy's short name,
 //! may hold dots but no whitespace (Hadoop's key regex is `[\S]*`).
 //!
+//! `final` is Hadoop's `Configuration.loadProperty` exactly (checked against Hadoop
+//! 3.3.4 by `tests/security_policy.rs`, cases in `tests/data/core_site_final.txt`): a
+//! property is final when its `<final>` text (or `final` attribute) is exactly
+//! `true` (not `TRUE`, not ` true `; the last `<final>` of a property counts). Once
+//! a name was defined final, every later definition of it is ignored, whatever its
+//! own `final`; a final definition after non-final ones replaces them and then
+//! sticks. A final definition without a value (or with an empty one) locks the
+//! name as it stands: its earlier value, or no value at all.
+//!
 //! Refused with a clear error, never half-read: malformed XML, a root element other
 //! than `<configuration>`, entities other than the five XML ones and character
 //! references (so no DTD tricks), `xi:include` (its rules would be missing), and
@@ -32,8 +41,9 @@ const PREFIX: &str = "hadoop.proxyuser.";
 /// The proxy-user keys of a core-site.xml text, by proxy short name. Errors are
 /// human-readable and carry the line where the problem is.
 pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, ProxyKeys>, String> {
-    let mut props: Vec<(String, String)> = Vec::new();
+    let mut props = Properties::default();
     read_properties(text, &mut props)?;
+    let props = props.values;
     let mut out: BTreeMap<String, ProxyKeys> = BTreeMap::new();
     for (name, value) in props {
         let Some((proxy, kind)) = proxy_key(&name) else {
@@ -58,9 +68,10 @@ pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, ProxyKeys>, String> {
 /// The value of one property (the last one set, as Hadoop keeps it), read with the
 /// same rules as the proxy-user keys; `None` when the file does not set it.
 pub(crate) fn property(text: &str, key: &str) -> Result<Option<String>, String> {
-    let mut props: Vec<(String, String)> = Vec::new();
+    let mut props = Properties::default();
     read_properties(text, &mut props)?;
     Ok(props
+        .values
         .into_iter()
         .rev()
         .find(|(name, _)| name == key)
@@ -90,6 +101,7 @@ fn line_of(text: &str, pos: u64) -> usize {
 enum Field {
     Name,
     Value,
+    Final,
     Other,
 }
 
@@ -98,6 +110,15 @@ enum Field {
 struct Property {
     name: Option<String>,
     value: Option<String>,
+    /// Hadoop: `"true".equals(text)`, no trimming, no case folding.
+    final_: bool,
+}
+
+/// The properties read so far, in file order, and the names defined final.
+#[derive(Default)]
+struct Properties {
+    values: Vec<(String, String)>,
+    finals: std::collections::HashSet<String>,
 }
 
 fn local(e: &BytesStart<'_>) -> String {
@@ -127,7 +148,7 @@ fn entity(name: &str) -> Option<char> {
     })
 }
 
-fn read_properties(text: &str, props: &mut Vec<(String, String)>) -> Result<(), String> {
+fn read_properties(text: &str, props: &mut Properties) -> Result<(), String> {
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     // Element names from the root down; text goes to `field` inside a property.
@@ -171,6 +192,7 @@ fn read_properties(text: &str, props: &mut Vec<(String, String)>) -> Result<(), 
                     let mut p = Property {
                         name: attribute(e, "name")?,
                         value: attribute(e, "value")?,
+                        final_: attribute(e, "final")?.as_deref() == Some("true"),
                     };
                     if empty {
                         finish(&mut p, props);
@@ -181,6 +203,7 @@ fn read_properties(text: &str, props: &mut Vec<(String, String)>) -> Result<(), 
                     field = match name.as_str() {
                         "name" => Field::Name,
                         "value" => Field::Value,
+                        "final" => Field::Final,
                         _ => Field::Other,
                     };
                     buffer.clear();
@@ -196,6 +219,7 @@ fn read_properties(text: &str, props: &mut Vec<(String, String)>) -> Result<(), 
                         match field {
                             Field::Name => p.name = Some(java_trim_owned(&buffer)),
                             Field::Value => p.value = Some(buffer.clone()),
+                            Field::Final => p.final_ = buffer == "true",
                             Field::Other => {}
                         }
                     }
@@ -269,13 +293,22 @@ fn java_trim_owned(s: &str) -> String {
     super::hosts::java_trim(s).to_string()
 }
 
-/// Records a finished property: Hadoop ignores one without a name or with an empty
-/// value (`<value></value>` or no value at all).
-fn finish(p: &mut Property, props: &mut Vec<(String, String)>) {
-    if let (Some(name), Some(value)) = (p.name.take(), p.value.take()) {
-        if !name.is_empty() && !value.is_empty() {
-            props.push((name, value));
+/// Records a finished property as `Configuration.loadProperty` does: one without a
+/// name, or with an empty value (`<value></value>` or no value at all), sets
+/// nothing; a name already defined final keeps its value; a final property locks
+/// its name even when it set nothing.
+fn finish(p: &mut Property, props: &mut Properties) {
+    let Some(name) = p.name.take().filter(|n| !n.is_empty()) else {
+        return;
+    };
+    let value = p.value.take().filter(|v| !v.is_empty());
+    if let Some(value) = value {
+        if !props.finals.contains(&name) {
+            props.values.push((name.clone(), value));
         }
+    }
+    if p.final_ {
+        props.finals.insert(name);
     }
 }
 
@@ -336,6 +369,23 @@ mod tests {
         assert_eq!(keys["a"].groups.as_deref(), Some("second"));
         assert!(!keys.contains_key("b") && !keys.contains_key("c"));
         assert_eq!(keys["d"].users.as_deref(), Some("x"));
+    }
+
+    /// The case table checked against real Hadoop 3.3.4 by tests/security_policy.rs.
+    pub(crate) const FINAL_CASES: &str = include_str!("../../tests/data/core_site_final.txt");
+
+    #[test]
+    fn sec_11_2_final_properties_stick_as_in_hadoop() {
+        let mut rows = 0;
+        for line in FINAL_CASES.lines().filter(|l| !l.starts_with('#')) {
+            let (want, body) = line.split_once('\t').expect("a tab in every case");
+            let keys = parse(&conf(body)).unwrap_or_else(|e| panic!("{body}: {e}"));
+            let got = keys.get("p").and_then(|k| k.groups.as_deref());
+            let want = (want != "<unset>").then_some(want);
+            assert_eq!(got, want, "{body}");
+            rows += 1;
+        }
+        assert!(rows >= 18, "{rows} cases");
     }
 
     #[test]

@@ -13,8 +13,19 @@
 //!   bits masked off (`10.222.1.5/16` is `10.222.0.0/16`). A malformed block or an
 //!   IPv6 block is an error for the whole rule set, as in Hadoop.
 //! - IPv4 literals are four decimal parts; leading zeros are decimal (`01.2.3.4` is
-//!   `1.2.3.4`, as Java parses it — never octal, as `inet_aton` would). Other
-//!   all-digit forms (`1.2.3`, `16909060`) are refused rather than guessed at.
+//!   `1.2.3.4`, as Java parses it and real Hadoop allows it, case P50 — never octal,
+//!   as `inet_aton` would). IPv6 literals are RFC 4291 text.
+//! - Anything else that looks numeric is refused, never handed to `getaddrinfo`
+//!   (whose `inet_aton` reads `0x7f.1` as 127.0.0.1, `0x0a.010.0.1` as 10.8.0.1,
+//!   `2130706433` as 127.0.0.1): a name whose last label is all digits or `0x`
+//!   followed by hex digits (the WHATWG URL rule) — `1.2.3`, `16909060`, `127.1`,
+//!   `0x7f.1`, `0x0a010203`, `1.2.3.4.`. In a request or in proxid.conf that is an
+//!   error; in a core-site.xml list the item is dropped, as Hadoop drops a host it
+//!   cannot resolve.
+//! - A request host may carry an IPv6 zone (`fe80::1%1`, `fe80::1%eth0`, what Java's
+//!   `getHostAddress()` gives for a link-local client): the zone is ignored for
+//!   matching, as Hadoop's `InetAddress` comparison ignores it. In host lists a zone
+//!   is refused (proxid.conf) or dropped (core-site.xml).
 //! - Addresses compare as addresses, not strings: `0:0:0:0:0:0:0:1` is `::1`, and an
 //!   IPv4-mapped IPv6 address `::ffff:1.2.3.4` is `1.2.3.4` (on both sides).
 //! - Host names are resolved forward once, when the rule set is built; every address
@@ -129,9 +140,53 @@ pub(crate) fn parse_host(text: &str) -> Result<HostSpec, String> {
     }
     let name_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
     if text.bytes().all(name_char) && !text.starts_with(['.', '-']) {
+        if ends_in_a_number(text) {
+            return Err(format!(
+                "{text:?} is a numeric address in a form other than four decimal parts \
+                 (hex, octal or fewer parts); write it as a.b.c.d"
+            ));
+        }
         return Ok(HostSpec::Name(text.to_string()));
     }
     Err(format!("{text:?} is neither an IP address nor a host name"))
+}
+
+/// A request host: as [`parse_host`], and an IPv6 address may carry a zone
+/// (`fe80::1%1`, `fe80::1%eth0`), which is checked for shape and then ignored.
+pub(crate) fn parse_request_host(text: &str) -> Result<HostSpec, String> {
+    let inner = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    let Some((addr, zone)) = inner.split_once('%') else {
+        return parse_host(text);
+    };
+    let zone_ok = !addr.contains(['[', ']'])
+        && !zone.is_empty()
+        && zone.len() < 16 // IFNAMSIZ
+        && zone
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+    match parse_host(addr) {
+        Ok(HostSpec::Addr(IpAddr::V6(v6))) if zone_ok => Ok(HostSpec::Addr(IpAddr::V6(v6))),
+        _ => Err(format!(
+            "{text:?} is not an IPv6 address with a zone (fe80::1%1, fe80::1%eth0)"
+        )),
+    }
+}
+
+/// The WHATWG URL Standard's "ends in a number": the last label (a trailing dot
+/// aside) is all decimal digits, or `0x`/`0X` and hex digits. Such a string is
+/// what `inet_aton` would take as an address, so it can never be a host name.
+fn ends_in_a_number(text: &str) -> bool {
+    let text = text.strip_suffix('.').unwrap_or(text);
+    let last = text.rsplit('.').next().unwrap_or(text);
+    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    last.strip_prefix("0x")
+        .or_else(|| last.strip_prefix("0X"))
+        .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// An IPv4 block, inclusive of its network and broadcast addresses.
@@ -459,6 +514,90 @@ mod tests {
         for bad in ["", "*", "a b", "1.2.3", "::g", "a\0b", long.as_str()] {
             assert!(parse_host(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// Issue 11.7: numeric spellings `inet_aton` would read are errors in requests
+    /// and proxid.conf, dropped from core-site.xml lists, and never looked up.
+    #[test]
+    fn sec_11_7_hex_and_octal_ipv4_refused() {
+        let looked_up = std::cell::RefCell::new(Vec::<String>::new());
+        let spy = |name: &str| {
+            looked_up.borrow_mut().push(name.to_string());
+            fake(name)
+        };
+        for bad in [
+            "0x7f.1",
+            "0x0a.010.0.1",
+            "0x0a010203",
+            "0X0A010203",
+            "127.1",
+            "2130706433",
+            "1.2.3",
+            "1.2.3.4.",
+            "10.0.0.0x1",
+            "host.0x10",
+            "localhost.42",
+            "0x",
+            "017700000001",
+        ] {
+            let err = parse_request_host(bad).expect_err(bad);
+            assert!(
+                err.contains(bad) || err.contains("not an IPv4"),
+                "{bad}: {err}"
+            );
+            assert!(parse_host(bad).is_err(), "{bad}");
+            let strict = MachineList::new(&[bad.to_string()], Strictness::Strict, &spy);
+            assert!(strict.is_err(), "{bad} in proxid.conf");
+            let hadoop = MachineList::new(&[bad.to_string()], Strictness::Hadoop, &spy)
+                .expect("core-site.xml drops it");
+            assert_eq!(hadoop.dropped, vec![bad.to_string()]);
+            assert!(!hadoop.includes("127.0.0.1".parse().unwrap()));
+        }
+        assert!(looked_up.borrow().is_empty(), "{:?}", looked_up.borrow());
+        // Names that merely contain digits or hex are still names.
+        for name in [
+            "0x7f.example",
+            "host1",
+            "a1.b2",
+            "10.0.0.1.example",
+            "ab.0xg",
+        ] {
+            assert_eq!(parse_host(name), Ok(HostSpec::Name(name.into())), "{name}");
+        }
+    }
+
+    /// Issue 11.18: a zone on a request's IPv6 address is accepted and ignored.
+    #[test]
+    fn sec_11_18_scoped_ipv6_request_host() {
+        let ll: IpAddr = "fe80::1".parse().unwrap();
+        for host in [
+            "fe80::1%1",
+            "fe80::1%eth0",
+            "[fe80::1%eth0]",
+            "fe80::1%enp0s31f6",
+        ] {
+            let spec = parse_request_host(host).expect(host);
+            assert_eq!(spec, HostSpec::Addr(ll), "{host}");
+            let list = MachineList::new(&["fe80::1".into()], Strictness::Strict, &fake).unwrap();
+            assert!(list.includes(ll));
+        }
+        for bad in [
+            "fe80::1%",
+            "fe80::1%a b",
+            "fe80::1%1%2",
+            "1.2.3.4%1",
+            "host%1",
+            "fe80::g%1",
+            "fe80::1%abcdefghijklmnopq",
+            "fe80::1%eth0/64",
+            "%1",
+            "[fe80::1%1",
+            "[fe80::1]%1",
+        ] {
+            assert!(parse_request_host(bad).is_err(), "{bad}");
+        }
+        // Host lists keep refusing zones.
+        assert!(MachineList::new(&["fe80::1%1".into()], Strictness::Strict, &fake).is_err());
     }
 
     #[test]

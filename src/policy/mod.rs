@@ -8,11 +8,14 @@
 //! 3. The configured `superuser` may act as anyone, root included, from any host.
 //!    Only the target's IDs are ever compared below, so the superuser's own
 //!    membership in GID 0 (MapR's `mapr` is in it) never counts against it.
-//! 4. Protected identities: denied (`protected_identity`) when the target's UID is
-//!    0 or a protected user's UID, or its primary GID or any supplementary GID is 0
-//!    or a protected group's GID. root and the superuser are always protected. This
-//!    is proxid's own rule and stricter than Hadoop, which lets `groups=*` reach
-//!    root. It is a refusal even with `on_unauthorized = "run-as-self"`.
+//! 4. Protected identities ([`protected`]): denied (`protected_identity`) when the
+//!    target's UID is 0 or a protected user's UID, or its primary GID, any
+//!    supplementary GID or any directory GID below `min_gid` it is listed in is 0 or
+//!    a protected group's GID. root (by number) and the superuser are always
+//!    protected; a protected name that cannot be resolved makes the decision an
+//!    error. This is proxid's own rule and stricter than Hadoop, which lets
+//!    `groups=*` reach root. It is a refusal even with
+//!    `on_unauthorized = "run-as-self"`.
 //! 5. The proxy-user rules (see [`rules`], [`hosts`] and [`core_site`] for how
 //!    each corner case is read): users before hosts.
 //! 6. Not authorized: `deny`, or `run-as-self`: proceed as the proxy itself
@@ -31,6 +34,7 @@
 pub mod admit;
 pub mod core_site;
 pub mod hosts;
+pub mod protected;
 pub mod rules;
 pub mod scopes;
 
@@ -151,10 +155,18 @@ impl Resolver {
 
     /// Builds the proxy-user rule set now rather than on the first decision, so a
     /// malformed core-site.xml or CIDR block shows at start-up (`Error::Config`).
-    /// Resolves the host names in the rules. Returns how many rules are in force.
+    /// Resolves the host names in the rules and every protected name (an error names
+    /// one that is malformed or resolves nowhere), and checks that the audit log's
+    /// directory is safe from other users. Returns how many rules are in force.
     pub fn check_policy(&self) -> Result<usize> {
+        let rules = self.rule_set(&hosts::system_lookup)?.len();
+        self.protected_ids()?;
         self.check_scopes()?;
-        self.rule_set(&hosts::system_lookup).map(RuleSet::len)
+        if let Some(log) = &self.config().impersonation.audit_log {
+            crate::audit::check_directory(log)
+                .map_err(|e| Error::config(log.clone(), e.to_string()))?;
+        }
+        Ok(rules)
     }
 
     /// The rule set, built on first use with `lookup` resolving host names.
@@ -172,7 +184,7 @@ impl Resolver {
     fn decide(&self, proxy: &str, user: &str, host: &str, lookup: Lookup<'_>) -> Result<Decision> {
         validate_name(proxy.as_bytes())?;
         validate_name(user.as_bytes())?;
-        let host_spec = hosts::parse_host(host)
+        let host_spec = hosts::parse_request_host(host)
             .map_err(|why| Error::InvalidArgument(format!("host: {why}")))?;
         let rules = self.rule_set(lookup)?;
         self.check_scopes()?;
@@ -190,9 +202,10 @@ impl Resolver {
                 .acting_as(target)
                 .by(Some(format!("superuser {proxy}"))));
         }
-        if let Some((rule, why)) = self.protection(&target)? {
+        if let Some((rule, why)) = self.protected_ids()?.protects(&target) {
             return Ok(
-                decision(Verdict::Denied, &format!("protected_identity: {why}")).by(Some(rule)),
+                decision(Verdict::Denied, &format!("protected_identity: {why}"))
+                    .by(Some(rule.to_string())),
             );
         }
         let refusal = match rules.check(proxy, user, &target, &host_spec, lookup) {
@@ -217,42 +230,6 @@ impl Resolver {
                 Err(e) => Err(e),
             },
         }
-    }
-
-    /// Whether `target` is a protected identity: `(rule, detail)` when it is.
-    /// Protected names that do not resolve protect nothing (no ID can be theirs);
-    /// a source that cannot answer is an error, never a pass.
-    fn protection(&self, target: &Identity) -> Result<Option<(String, String)>> {
-        const USERS: &str = "impersonation.protected_users";
-        const GROUPS: &str = "impersonation.protected_groups";
-        let gids = target.gids();
-        if target.uid == 0 {
-            return Ok(Some((USERS.into(), "uid 0".into())));
-        }
-        let imp = &self.config().impersonation;
-        for name in &imp.protected_users {
-            match self.resolve(name) {
-                Ok(p) if p.uid == target.uid => {
-                    return Ok(Some((USERS.into(), format!("uid {} ({name})", p.uid))))
-                }
-                Ok(_) | Err(Error::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        // UIDs first, so a protected user in GID 0 is reported as that user.
-        if gids.contains(&0) {
-            return Ok(Some((GROUPS.into(), "gid 0".into())));
-        }
-        for name in &imp.protected_groups {
-            match self.group(name) {
-                Ok(g) if gids.contains(&g.gid) => {
-                    return Ok(Some((GROUPS.into(), format!("gid {} ({name})", g.gid))))
-                }
-                Ok(_) | Err(Error::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(None)
     }
 
     /// Writes the audit line; a decision that cannot be audited is a denial.

@@ -266,8 +266,10 @@ fn core_site_rules(path: &Path, lookup: Lookup<'_>) -> Result<Vec<Rule>, LoadErr
         file: path.to_path_buf(),
         message,
     };
-    let bytes =
-        std::fs::read(path).map_err(|e| err(format!("cannot read hadoop_core_site: {e}")))?;
+    let bytes = crate::config::read_policy_file(path, "hadoop_core_site").map_err(|e| match e {
+        crate::config::PolicyFileError::Io(e) => err(format!("cannot read hadoop_core_site: {e}")),
+        crate::config::PolicyFileError::Unsafe(why) => err(why),
+    })?;
     let text =
         String::from_utf8(bytes).map_err(|_| err("hadoop_core_site is not valid UTF-8".into()))?;
     let keys = core_site::parse(&text).map_err(err)?;

@@ -46,7 +46,7 @@ impl Scopes {
 
 /// The IDs no scope may contain, each with the name it protects (for messages).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProtectedIds {
+pub(crate) struct ScopeProtectedIds {
     /// `(uid, "root")`, `(1001, "superuser mapr")`, ...
     pub uids: Vec<(u32, String)>,
     /// `(0, "root")`, `(5000, "mapr (primary group of superuser mapr)")`, ...
@@ -54,43 +54,37 @@ pub struct ProtectedIds {
 }
 
 impl Resolver {
-    /// The protected UIDs and GIDs with their names: UID 0 and GID 0 (root), the
-    /// superuser's UID and primary GID, every protected user's UID and every
-    /// protected group's GID. Names that do not resolve protect no number; a source
-    /// that cannot answer is an error, never a pass.
-    pub fn protected_ids(&self) -> Result<ProtectedIds> {
+    /// The IDs no scope may contain: every protected ID ([`Resolver::protected_ids`],
+    /// which fails closed on a name it cannot resolve) plus the superuser's primary
+    /// GID, each labelled for the error message.
+    fn scope_protected_ids(&self) -> Result<ScopeProtectedIds> {
         let imp = &self.config().impersonation;
-        let mut ids = ProtectedIds {
-            uids: vec![(0, "root".into())],
-            gids: vec![(0, "root".into())],
+        let protected = self.protected_ids()?;
+        let label = |name: &Option<String>, plain: &str| match name {
+            None => "root".to_string(),
+            Some(n) if imp.superuser.as_deref() == Some(n.as_str()) => format!("superuser {n}"),
+            Some(n) => format!("{plain} {n}"),
         };
-        let found = |r: Result<Identity>| match r {
-            Ok(id) => Ok(Some(id)),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
+        let mut ids = ScopeProtectedIds {
+            uids: protected
+                .uids
+                .iter()
+                .map(|(id, name)| (*id, label(name, "protected user")))
+                .collect(),
+            gids: protected
+                .gids
+                .iter()
+                .map(|(id, name)| (*id, label(name, "protected group")))
+                .collect(),
         };
         if let Some(su) = &imp.superuser {
-            if let Some(id) = found(self.resolve(su))? {
-                ids.uids.push((id.uid, format!("superuser {su}")));
-                let group = id
-                    .groups
-                    .first()
-                    .map_or(id.gid.to_string(), |g| g.name.clone());
-                ids.gids
-                    .push((id.gid, format!("{group} (primary group of superuser {su})")));
-            }
-        }
-        for name in &imp.protected_users {
-            if let Some(id) = found(self.resolve(name))? {
-                ids.uids.push((id.uid, format!("protected user {name}")));
-            }
-        }
-        for name in &imp.protected_groups {
-            match self.group(name) {
-                Ok(g) => ids.gids.push((g.gid, format!("protected group {name}"))),
-                Err(Error::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
+            let id = self.resolve(su)?;
+            let group = id
+                .groups
+                .first()
+                .map_or(id.gid.to_string(), |g| g.name.clone());
+            ids.gids
+                .push((id.gid, format!("{group} (primary group of superuser {su})")));
         }
         Ok(ids)
     }
@@ -102,7 +96,7 @@ impl Resolver {
         if self.scopes_checked.get().is_some() || !has_scopes(self.config()) {
             return Ok(());
         }
-        check(self.config(), &self.protected_ids()?)?;
+        check(self.config(), &self.scope_protected_ids()?)?;
         let _ = self.scopes_checked.set(());
         Ok(())
     }
@@ -118,7 +112,7 @@ pub(crate) fn has_scopes(config: &Config) -> bool {
 }
 
 /// The load-time rule, on its own so the protected IDs can come from anywhere.
-pub(crate) fn check(config: &Config, protected: &ProtectedIds) -> Result<()> {
+pub(crate) fn check(config: &Config, protected: &ScopeProtectedIds) -> Result<()> {
     let file = config
         .path
         .clone()

@@ -55,6 +55,7 @@ fn identity(name: &str, uid: u32, groups: &[(&str, u32)]) -> Identity {
         home: format!("/home/{name}"),
         shell: "/bin/sh".into(),
         source: "fake".into(),
+        hidden_gids: Vec::new(),
     }
 }
 

@@ -5,9 +5,9 @@ use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 
 /// Where krb5.conf is: the first file of `KRB5_CONFIG` (as MIT Kerberos reads it),
-/// else `/etc/krb5.conf`.
+/// else `/etc/krb5.conf`. `KRB5_CONFIG` is ignored in a setuid/setgid process.
 pub fn krb5_conf_path() -> PathBuf {
-    std::env::var_os("KRB5_CONFIG")
+    crate::config::secure_env("KRB5_CONFIG")
         .and_then(|v| {
             v.to_str()
                 .and_then(|s| s.split(':').find(|p| !p.is_empty()))

@@ -29,7 +29,10 @@
 //! - names match byte for byte, although LDAP compares `uid` ignoring case;
 //! - two entries for one name or ID, a missing or invalid `uidNumber`/`gidNumber`,
 //!   are errors naming the DNs, never a guess;
-//! - UID/GID below `min_uid`/`min_gid` (0 always) never come from LDAP;
+//! - UID/GID below `min_uid`/`min_gid` (0 always) never come from LDAP: such users
+//!   are not found, such groups are not a user's groups — but a user listed in one
+//!   keeps its GID in `Identity::hidden_gids`, which the protected-identity check
+//!   counts (nslcd would put the user in that group on the host);
 //! - every value placed in a filter is escaped (RFC 4515);
 //! - only the attributes we use are requested: never a group's member list;
 //! - a search the server cuts at its size limit is asked again with paging (one paged
@@ -611,6 +614,13 @@ impl Inner {
     fn identity(&self, user: UserEntry, groups: &[GroupEntry], primary: Group) -> Identity {
         let mut others: Vec<Group> = groups.iter().filter_map(|g| g.posix(&self.cfg)).collect();
         others.sort_by_key(|g| g.gid);
+        // Below the floor: not the user's groups, but kept for the protection check.
+        let mut hidden_gids: Vec<u32> = groups
+            .iter()
+            .filter_map(|g| g.gid.filter(|&gid| gid < self.cfg.min_gid))
+            .collect();
+        hidden_gids.sort_unstable();
+        hidden_gids.dedup();
         Identity {
             name: user.name,
             uid: user.uid,
@@ -619,6 +629,7 @@ impl Inner {
             home: user.home,
             shell: user.shell,
             source: SOURCE.into(),
+            hidden_gids,
         }
     }
 

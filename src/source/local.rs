@@ -206,6 +206,7 @@ impl LocalSource {
             home: pw.home,
             shell: pw.shell,
             source: self.kind().into(),
+            hidden_gids: Vec::new(),
         })
     }
 }

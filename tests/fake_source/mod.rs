@@ -64,6 +64,7 @@ pub fn user(name: &str, uid: u32, groups: &[(&str, u32)]) -> Identity {
         home: format!("/home/{name}"),
         shell: "/bin/sh".into(),
         source: "fake".into(),
+        hidden_gids: Vec::new(),
     }
 }
 
