@@ -25,6 +25,6 @@ pub use config::Config;
 pub use error::{Error, Result};
 pub use identity::{Group, Identity};
 pub use mode::Assertion;
-pub use policy::{Decision, Verdict};
+pub use policy::{Decision, ProxyRules, Verdict};
 pub use principal::ProgramPrincipal;
 pub use resolver::{Prefetch, PrefetchReport, Resolver};
