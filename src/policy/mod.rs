@@ -192,7 +192,19 @@ impl Resolver {
         user: &str,
         host: &str,
     ) -> Result<Decision> {
-        let decision = self.decide(proxy, user, host, &hosts::system_lookup, Some(&extra.0))?;
+        self.authorize_with_rules_using(&extra.0, proxy, user, host, &hosts::system_lookup)
+    }
+
+    /// [`Resolver::authorize_with_rules`] with an injected host-name lookup (tests).
+    pub(crate) fn authorize_with_rules_using(
+        &self,
+        extra: &RuleSet,
+        proxy: &str,
+        user: &str,
+        host: &str,
+        lookup: Lookup<'_>,
+    ) -> Result<Decision> {
+        let decision = self.decide(proxy, user, host, lookup, Some(extra))?;
         Ok(self.audited(decision))
     }
 

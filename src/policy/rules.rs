@@ -21,10 +21,12 @@
 //!   users are checked before hosts, so the reason is the one Hadoop gives.
 //! - Proxy names with whitespace never match in Hadoop (its key regex is `[\S]*`):
 //!   such keys in core-site.xml are ignored, and in proxid.conf they are an error.
-//! - proxid.conf rules and core-site.xml rules are kept side by side, never merged:
-//!   a request is allowed when one single rule allows both the target and the host
-//!   (*differs* only in that Hadoop has just one source; merging two sources' lists
-//!   would combine one file's hosts with the other's groups).
+//! - proxid.conf rules, core-site.xml rules and the rules a Hadoop `Configuration`
+//!   hands the Java provider ([`RuleSet::from_properties`], read by the same builder
+//!   as core-site.xml) are kept side by side, never merged: a request is allowed when
+//!   one single rule allows both the target and the host (*differs* only in that
+//!   Hadoop has just one source; merging two sources' lists would combine one
+//!   source's hosts with another's groups).
 
 use std::collections::HashSet;
 use std::net::IpAddr;

@@ -123,4 +123,33 @@ class OneJarTest {
         }
     }
 
+    /** The Maven descriptors are well-formed, name the jars' coordinates and the crate's version. */
+    @Test
+    void thePomsDescribeBothJars() throws Exception {
+        String[][] poms = {{"pom.xml", "proxid"}, {"pom-hadoop.xml", "proxid-hadoop"}};
+        for (String[] pom : poms) {
+            javax.xml.parsers.DocumentBuilderFactory factory =
+                    javax.xml.parsers.DocumentBuilderFactory.newInstance();
+            factory.setNamespaceAware(true);
+            factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+            org.w3c.dom.Element project = factory.newDocumentBuilder()
+                    .parse(Paths.get(System.getProperty("proxid.test.source"), pom[0]).toFile())
+                    .getDocumentElement();
+            assertEquals("http://maven.apache.org/POM/4.0.0", project.getNamespaceURI(), pom[0]);
+            assertEquals("project", project.getLocalName(), pom[0]);
+            assertEquals("org.proxid", child(project, "groupId"), pom[0]);
+            assertEquals(pom[1], child(project, "artifactId"), pom[0]);
+            assertEquals(System.getProperty("proxid.test.version"), child(project, "version"),
+                    pom[0] + " version vs Cargo.toml");
+        }
+    }
+
+    private static String child(org.w3c.dom.Element parent, String name) {
+        for (org.w3c.dom.Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (name.equals(n.getLocalName())) {
+                return n.getTextContent().trim();
+            }
+        }
+        throw new AssertionError("no <" + name + ">");
+    }
 }
