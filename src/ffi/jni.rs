@@ -656,3 +656,50 @@ pub extern "system" fn Java_org_proxid_Native_testingDecision<'local>(
     })
     .resolve::<ThrowJava>()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::escaped_utf16;
+
+    /// Modified UTF-8 of UTF-16 units: what the JVM hands over.
+    fn mutf8(units: &[u16]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &u in units {
+            match u {
+                0x01..=0x7f => out.push(u as u8),
+                0x00 | 0x80..=0x7ff => {
+                    out.push(0xc0 | (u >> 6) as u8);
+                    out.push(0x80 | (u & 0x3f) as u8);
+                }
+                _ => {
+                    out.push(0xe0 | (u >> 12) as u8);
+                    out.push(0x80 | ((u >> 6) & 0x3f) as u8);
+                    out.push(0x80 | (u & 0x3f) as u8);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn lone_surrogates_are_escaped_the_rest_is_kept() {
+        let cases: &[(&[u16], &str)] = &[
+            (&[0x61, 0xd800, 0x62], r#""a\ud800b""#),
+            (&[0xdc00], r#""\udc00""#),
+            (&[0xd83d, 0xde00, 0xd83d], "\"\u{1f600}\\ud83d\""),
+            (
+                &[0xe9, 0x0a, 0x22, 0x5c, 0x00, 0xdfff],
+                r#""é\n\"\\\0\udfff""#,
+            ),
+        ];
+        for (units, want) in cases {
+            assert_eq!(escaped_utf16(&mutf8(units)), *want, "{units:x?}");
+        }
+        // Long strings are cut after 64 units.
+        let long: Vec<u16> = std::iter::repeat(0x78).take(1000).chain([0xd800]).collect();
+        assert_eq!(
+            escaped_utf16(&mutf8(&long)),
+            format!("\"{}\"", "x".repeat(64))
+        );
+    }
+}
