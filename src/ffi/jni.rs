@@ -696,7 +696,7 @@ mod tests {
             assert_eq!(escaped_utf16(&mutf8(units)), *want, "{units:x?}");
         }
         // Long strings are cut after 64 units.
-        let long: Vec<u16> = std::iter::repeat(0x78).take(1000).chain([0xd800]).collect();
+        let long: Vec<u16> = std::iter::repeat_n(0x78, 1000).chain([0xd800]).collect();
         assert_eq!(
             escaped_utf16(&mutf8(&long)),
             format!("\"{}\"", "x".repeat(64))
