@@ -13,6 +13,10 @@ sums="$here/hadoop-jars.sha256"
 cached() { [ -d "$dir" ] && (cd "$dir" && sha256sum --quiet --check "$sums") >/dev/null 2>&1; }
 
 if ! cached; then
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        echo "fetch-hadoop: needs python3 -m pip to download from PyPI (Debian: apt-get install python3-pip)" >&2
+        exit 1
+    fi
     mkdir -p "$dir"
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT

@@ -28,6 +28,6 @@ pub use error::{Error, Result};
 pub use identity::{Group, Identity};
 pub use mode::Assertion;
 pub use policy::admit::AdmitRequest;
-pub use policy::{Decision, Verdict};
+pub use policy::{Decision, ProxyRules, Verdict};
 pub use principal::ProgramPrincipal;
 pub use resolver::{Prefetch, PrefetchReport, Resolver};

@@ -2,8 +2,12 @@
 //! tests against the libproxid.so of this build, inside a real JVM with -Xcheck:jni
 //! and the real Hadoop 3.3.4 classes (fetched once into ~/.cache by
 //! java/fetch-hadoop.sh). Needs a JDK, make and Debian's junit5 package, which
-//! scripts/test-all.sh installs.
+//! scripts/test-all.sh installs. A private slapd serves the tests that need LDAP mode
+//! (the provider refresh leak test); its proxid.conf reaches them as the system
+//! property `proxid.test.ldap.conf`.
 #![cfg(all(feature = "jni", feature = "testing"))]
+
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,6 +67,11 @@ fn library_for_java(into: &Path) -> PathBuf {
 fn java_api_and_hadoop_providers_pass_their_junit_tests() {
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("java");
     let lib = library_for_java(&work.join("lib"));
+    let slapd = support::slapd::Slapd::start(
+        support::slapd::Schema::Rfc2307,
+        &support::fixture("rfc2307.ldif"),
+    );
+    let ldap_conf = support::ConfFile::new(&[&slapd.ldap_uri], "connections = 2\n");
     let output = Command::new("make")
         .arg("-C")
         .arg(Path::new(MANIFEST_DIR).join("java"))
@@ -70,7 +79,10 @@ fn java_api_and_hadoop_providers_pass_their_junit_tests() {
         .arg(format!("BUILD={}", work.join("build").display()))
         .arg(format!("LIB={}", lib.parent().expect("lib dir").display()))
         .arg(format!("CLI={CLI}"))
-        .arg("JVMFLAGS=-Xcheck:jni")
+        .arg(format!(
+            "JVMFLAGS=-Xcheck:jni -Dproxid.test.ldap.conf={}",
+            ldap_conf.path.display()
+        ))
         // One line per deliberate test panic instead of a backtrace each.
         .env_remove("RUST_BACKTRACE")
         .output()

@@ -24,7 +24,7 @@ use ::jni::{jni_sig, jni_str, Env, EnvUnowned};
 
 use crate::error::Error;
 use crate::identity::Identity;
-use crate::policy::Decision;
+use crate::policy::{Decision, ProxyRules};
 use crate::resolver::Resolver;
 
 /// Why a native call failed, before it becomes a Java exception.
@@ -37,8 +37,11 @@ enum Failure {
     Closed,
     /// An argument outside what the Rust API can take: `IllegalArgumentException`.
     IllegalArgument(String),
-    /// A string that is not well-formed UTF-16 (shown lossily, shortened).
+    /// A string that is not well-formed UTF-16: its start, quoted, with each lone
+    /// surrogate written as `\uXXXX`.
     Malformed(String),
+    /// The same, for an argument that is a user name: `InvalidNameException`.
+    MalformedName(String),
     /// A JNI call failed; usually a Java exception is already pending and is kept.
     Jni(JniError),
 }
@@ -128,9 +131,17 @@ impl<T: Default> ErrorPolicy<T, Failure> for ThrowJava {
                 jni_str!("java/lang/IllegalArgumentException"),
                 JNIString::new(message),
             ),
-            Failure::Malformed(shown) => throw_proxid(
-                env,
-                &Error::InvalidArgument(format!("{shown:?} is not well-formed UTF-16")),
+            Failure::Malformed(shown) => env.throw_new(
+                jni_str!("org/proxid/InvalidArgumentException"),
+                JNIString::new(format!(
+                    "{shown} is not well-formed UTF-16 (lone surrogate)"
+                )),
+            ),
+            Failure::MalformedName(shown) => env.throw_new(
+                jni_str!("org/proxid/InvalidNameException"),
+                JNIString::new(format!(
+                    "invalid name {shown}: not well-formed UTF-16 (lone surrogate)"
+                )),
             ),
             Failure::Jni(e) => env.throw_new(
                 INTERNAL_EXCEPTION,
@@ -191,9 +202,42 @@ fn optional_text(env: &Env<'_>, s: &JString<'_>) -> Outcome<Option<String>> {
     let text = chars.to_str().into_owned();
     // Well-formed strings survive the round trip to modified UTF-8 byte for byte.
     if JNIString::new(&text).to_bytes() != chars.to_bytes() {
-        return Err(Failure::Malformed(text.chars().take(64).collect()));
+        return Err(Failure::Malformed(escaped_utf16(chars.to_bytes())));
     }
     Ok(Some(text))
+}
+
+/// How many UTF-16 units of a malformed string an error message shows.
+const SHOWN_UNITS: usize = 64;
+
+/// The start of a string given as modified UTF-8 (one 1-3 byte sequence per UTF-16
+/// unit), quoted and escaped like Rust's `{:?}`, with each lone surrogate as
+/// `\uXXXX` (Java's own notation) instead of U+FFFD, so the message shows what was
+/// actually wrong.
+fn escaped_utf16(mutf8: &[u8]) -> String {
+    let mut units = Vec::new();
+    let mut bytes = mutf8.iter().copied();
+    while let Some(b) = bytes.next() {
+        let mut next = || u16::from(bytes.next().unwrap_or(0) & 0x3f);
+        let unit = match b {
+            0x00..=0x7f => u16::from(b),
+            0xc0..=0xdf => (u16::from(b & 0x1f) << 6) | next(),
+            _ => (u16::from(b & 0x0f) << 12) | (next() << 6) | next(),
+        };
+        units.push(unit);
+        if units.len() == SHOWN_UNITS {
+            break;
+        }
+    }
+    let mut out = String::from("\"");
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok(c) => out.extend(c.escape_debug()),
+            Err(e) => out.push_str(&format!("\\u{:04x}", e.unpaired_surrogate())),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A required text argument.
@@ -204,9 +248,7 @@ fn text(env: &Env<'_>, s: &JString<'_>, what: &'static str) -> Outcome<String> {
 /// A required user name; malformed text is an invalid name, as in `validate_name`.
 fn name(env: &Env<'_>, s: &JString<'_>, what: &'static str) -> Outcome<String> {
     text(env, s, what).map_err(|f| match f {
-        Failure::Malformed(shown) => {
-            Failure::Proxid(Error::invalid_name(shown, "not well-formed UTF-16"))
-        }
+        Failure::Malformed(shown) => Failure::MalformedName(shown),
         other => other,
     })
 }
@@ -464,6 +506,102 @@ pub extern "system" fn Java_org_proxid_Native_admitJson<'local>(
     .resolve::<ThrowJava>()
 }
 
+/// Local references a property-array conversion frees as it goes: two per property.
+const PROPERTY_REFS: usize = 4;
+
+/// `static native long proxyRules(String prefix, String[] keys, String[] values,
+/// String source)`: the `<prefix>.*` proxy-user rules among the properties
+/// (`keys[i]` = `values[i]`), returned as a handle for `freeProxyRules` (exactly
+/// once). A `null` element is refused.
+#[no_mangle]
+pub extern "system" fn Java_org_proxid_Native_proxyRules<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    prefix: JString<'local>,
+    keys: JObjectArray<'local, JString<'local>>,
+    values: JObjectArray<'local, JString<'local>>,
+    source: JString<'local>,
+) -> jlong {
+    env.with_env(|env| -> Outcome<jlong> {
+        let prefix = text(env, &prefix, "prefix")?;
+        let source = text(env, &source, "source")?;
+        if keys.is_null() {
+            return Err(Failure::Null("keys"));
+        }
+        if values.is_null() {
+            return Err(Failure::Null("values"));
+        }
+        let len = keys.len(env)?;
+        if values.len(env)? != len {
+            return Err(Failure::IllegalArgument(
+                "keys and values differ in length".into(),
+            ));
+        }
+        let mut properties = Vec::with_capacity(len);
+        for i in 0..len {
+            let pair = env.with_local_frame(PROPERTY_REFS, |env| -> Outcome<(String, String)> {
+                let key = keys.get_element(env, i)?;
+                let value = values.get_element(env, i)?;
+                Ok((text(env, &key, "key")?, text(env, &value, "value")?))
+            })?;
+            properties.push(pair);
+        }
+        let rules = ProxyRules::from_properties(properties, &prefix, &source)?;
+        Ok(Box::into_raw(Box::new(rules)) as jlong)
+    })
+    .resolve::<ThrowJava>()
+}
+
+/// `static native void freeProxyRules(long rules)`: 0 is a no-op.
+#[no_mangle]
+pub extern "system" fn Java_org_proxid_Native_freeProxyRules<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    rules: jlong,
+) {
+    env.with_env(|_env| -> Outcome<()> {
+        if rules != 0 {
+            // SAFETY: the handle came from `proxyRules`, and `ProxyRules` frees it
+            // once, after its Java object became unreachable (no call can use it).
+            drop(unsafe { Box::from_raw(rules as *mut ProxyRules) });
+        }
+        Ok(())
+    })
+    .resolve::<ThrowJava>()
+}
+
+/// `static native Decision authorizeWithRules(long handle, Object owner, long rules,
+/// String proxy, String user, String host)`. `owner` is the Java `ProxyRules` that
+/// holds `rules`: passing it keeps it reachable (so not freed) for the whole call.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_org_proxid_Native_authorizeWithRules<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    _owner: JObject<'local>,
+    rules: jlong,
+    proxy: JString<'local>,
+    user: JString<'local>,
+    host: JString<'local>,
+) -> JObject<'local> {
+    env.with_env(|env| -> Outcome<JObject<'local>> {
+        let resolver = resolver(handle)?;
+        if rules == 0 {
+            return Err(Failure::Closed);
+        }
+        // SAFETY: non-zero rule handles come only from `proxyRules`, and the caller's
+        // `owner` argument keeps the Java object that frees it alive during this call.
+        let rules = unsafe { &*(rules as *const ProxyRules) };
+        let proxy = name(env, &proxy, "proxy")?;
+        let user = name(env, &user, "user")?;
+        let host = text(env, &host, "host")?;
+        let decision = resolver.authorize_with_rules(rules, &proxy, &user, &host)?;
+        new_decision(env, &decision)
+    })
+    .resolve::<ThrowJava>()
+}
+
 /// `static native String shortName(long handle, String principal)`.
 #[no_mangle]
 pub extern "system" fn Java_org_proxid_Native_shortName<'local>(
@@ -598,4 +736,51 @@ pub extern "system" fn Java_org_proxid_Native_testingDecision<'local>(
         new_decision(env, &decision)
     })
     .resolve::<ThrowJava>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escaped_utf16;
+
+    /// Modified UTF-8 of UTF-16 units: what the JVM hands over.
+    fn mutf8(units: &[u16]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &u in units {
+            match u {
+                0x01..=0x7f => out.push(u as u8),
+                0x00 | 0x80..=0x7ff => {
+                    out.push(0xc0 | (u >> 6) as u8);
+                    out.push(0x80 | (u & 0x3f) as u8);
+                }
+                _ => {
+                    out.push(0xe0 | (u >> 12) as u8);
+                    out.push(0x80 | ((u >> 6) & 0x3f) as u8);
+                    out.push(0x80 | (u & 0x3f) as u8);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn lone_surrogates_are_escaped_the_rest_is_kept() {
+        let cases: &[(&[u16], &str)] = &[
+            (&[0x61, 0xd800, 0x62], r#""a\ud800b""#),
+            (&[0xdc00], r#""\udc00""#),
+            (&[0xd83d, 0xde00, 0xd83d], "\"\u{1f600}\\ud83d\""),
+            (
+                &[0xe9, 0x0a, 0x22, 0x5c, 0x00, 0xdfff],
+                r#""é\n\"\\\0\udfff""#,
+            ),
+        ];
+        for (units, want) in cases {
+            assert_eq!(escaped_utf16(&mutf8(units)), *want, "{units:x?}");
+        }
+        // Long strings are cut after 64 units.
+        let long: Vec<u16> = std::iter::repeat_n(0x78, 1000).chain([0xd800]).collect();
+        assert_eq!(
+            escaped_utf16(&mutf8(&long)),
+            format!("\"{}\"", "x".repeat(64))
+        );
+    }
 }

@@ -79,7 +79,7 @@ impl Resolver {
         ];
         match self.admission_checks(&sides) {
             Ok(()) => {
-                let decision = self.decide(proxy, user, &request.host, lookup)?;
+                let decision = self.decide(proxy, user, &request.host, lookup, None)?;
                 Ok(self.audited(decision))
             }
             Err(e) => {

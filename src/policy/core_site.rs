@@ -36,17 +36,30 @@ pub(crate) struct ProxyKeys {
     pub hosts: Option<String>,
 }
 
-const PREFIX: &str = "hadoop.proxyuser.";
+/// Hadoop's default proxy-user key prefix (`ProxyUsers.CONF_HADOOP_PROXYUSER`).
+pub(crate) const DEFAULT_PREFIX: &str = "hadoop.proxyuser";
 
 /// The proxy-user keys of a core-site.xml text, by proxy short name. Errors are
 /// human-readable and carry the line where the problem is.
 pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, ProxyKeys>, String> {
     let mut props = Properties::default();
     read_properties(text, &mut props)?;
-    let props = props.values;
+    proxy_keys(props.values, DEFAULT_PREFIX)
+}
+
+/// The `<prefix>.<S>.users|groups|hosts` keys among `props` (name, value pairs in
+/// the order they were set: a later one replaces an earlier one), by proxy short
+/// name. The one rule builder behind both core-site.xml and a Hadoop
+/// `Configuration` handed over by the Java provider. `prefix` is taken with or
+/// without its trailing dot, as Hadoop's `DefaultImpersonationProvider.init` does.
+pub(crate) fn proxy_keys(
+    props: impl IntoIterator<Item = (String, String)>,
+    prefix: &str,
+) -> Result<BTreeMap<String, ProxyKeys>, String> {
+    let prefix = prefix.strip_suffix('.').unwrap_or(prefix);
     let mut out: BTreeMap<String, ProxyKeys> = BTreeMap::new();
     for (name, value) in props {
-        let Some((proxy, kind)) = proxy_key(&name) else {
+        let Some((proxy, kind)) = proxy_key(&name, prefix) else {
             continue;
         };
         if value.contains("${") {
@@ -78,9 +91,9 @@ pub(crate) fn property(text: &str, key: &str) -> Result<Option<String>, String> 
         .map(|(_, v)| v))
 }
 
-/// Splits `hadoop.proxyuser.<S>.<kind>` into `(S, kind)`.
-fn proxy_key(name: &str) -> Option<(&str, &str)> {
-    let rest = name.strip_prefix(PREFIX)?;
+/// Splits `<prefix>.<S>.<kind>` into `(S, kind)`.
+fn proxy_key<'n>(name: &'n str, prefix: &str) -> Option<(&'n str, &'n str)> {
+    let rest = name.strip_prefix(prefix)?.strip_prefix('.')?;
     let (proxy, kind) = rest.rsplit_once('.')?;
     let known = matches!(kind, "users" | "groups" | "hosts");
     (known && !proxy.is_empty() && !proxy.chars().any(char::is_whitespace)).then_some((proxy, kind))

@@ -100,6 +100,42 @@ pub struct Decision {
     pub reason: String,
 }
 
+/// Proxy-user rules handed over as Hadoop properties (the `<prefix>.*` keys of a
+/// Hadoop `Configuration`), for [`Resolver::authorize_with_rules`]. They are used
+/// beside proxid.conf's own rules; the superuser, protected identities,
+/// `on_unauthorized` and the audit log still come from proxid.conf. Host names in
+/// them are resolved once, when they are built.
+#[derive(Debug, Clone)]
+pub struct ProxyRules(RuleSet);
+
+impl ProxyRules {
+    /// The `<prefix>.<S>.users|groups|hosts` properties among `properties` (name,
+    /// value pairs; a later pair replaces an earlier one of the same name; other
+    /// names are ignored), read as core-site.xml's are (Hadoop's leniency).
+    /// `prefix` is `hadoop.proxyuser` for Hadoop's default, with or without the
+    /// trailing dot. `source` names the origin in rule labels and errors (e.g.
+    /// `Hadoop Configuration`). A value that cannot be read is `Error::Config`.
+    pub fn from_properties(
+        properties: impl IntoIterator<Item = (String, String)>,
+        prefix: &str,
+        source: &str,
+    ) -> Result<ProxyRules> {
+        RuleSet::from_properties(properties, prefix, source, &hosts::system_lookup)
+            .map(ProxyRules)
+            .map_err(|message| Error::config(source, message))
+    }
+
+    /// How many rules there are (one per proxy).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when no property named a proxy rule.
+    pub fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+}
+
 /// The rule set of a `Resolver`, built on first use and kept.
 #[derive(Debug, Default)]
 pub(crate) struct PolicyCell(OnceLock<std::result::Result<RuleSet, LoadError>>);
@@ -149,7 +185,33 @@ impl Resolver {
         host: &str,
         lookup: Lookup<'_>,
     ) -> Result<Decision> {
-        let decision = self.decide(proxy, user, host, lookup)?;
+        let decision = self.decide(proxy, user, host, lookup, None)?;
+        Ok(self.audited(decision))
+    }
+
+    /// [`Resolver::authorize`] with `extra` rules beside proxid.conf's (the Hadoop
+    /// provider passes its `Configuration`'s rules): allowed when one rule of either
+    /// allows both the target and the host.
+    pub fn authorize_with_rules(
+        &self,
+        extra: &ProxyRules,
+        proxy: &str,
+        user: &str,
+        host: &str,
+    ) -> Result<Decision> {
+        self.authorize_with_rules_using(&extra.0, proxy, user, host, &hosts::system_lookup)
+    }
+
+    /// [`Resolver::authorize_with_rules`] with an injected host-name lookup (tests).
+    pub(crate) fn authorize_with_rules_using(
+        &self,
+        extra: &RuleSet,
+        proxy: &str,
+        user: &str,
+        host: &str,
+        lookup: Lookup<'_>,
+    ) -> Result<Decision> {
+        let decision = self.decide(proxy, user, host, lookup, Some(extra))?;
         Ok(self.audited(decision))
     }
 
@@ -181,7 +243,14 @@ impl Resolver {
         }
     }
 
-    fn decide(&self, proxy: &str, user: &str, host: &str, lookup: Lookup<'_>) -> Result<Decision> {
+    fn decide(
+        &self,
+        proxy: &str,
+        user: &str,
+        host: &str,
+        lookup: Lookup<'_>,
+        extra: Option<&RuleSet>,
+    ) -> Result<Decision> {
         validate_name(proxy.as_bytes())?;
         validate_name(user.as_bytes())?;
         let host_spec = hosts::parse_request_host(host)
@@ -208,7 +277,11 @@ impl Resolver {
                     .by(Some(rule.to_string())),
             );
         }
-        let refusal = match rules.check(proxy, user, &target, &host_spec, lookup) {
+        let sets: &[&RuleSet] = match extra {
+            Some(extra) => &[rules, extra],
+            None => &[rules],
+        };
+        let refusal = match RuleSet::check_all(sets, proxy, user, &target, &host_spec, lookup) {
             Ok(grant) => {
                 return Ok(decision(Verdict::Allowed, &grant.reason)
                     .acting_as(target)

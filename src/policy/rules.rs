@@ -24,10 +24,12 @@
 //!   users are checked before hosts, so the reason is the one Hadoop gives.
 //! - Proxy names with whitespace never match in Hadoop (its key regex is `[\S]*`):
 //!   such keys in core-site.xml are ignored, and in proxid.conf they are an error.
-//! - proxid.conf rules and core-site.xml rules are kept side by side, never merged:
-//!   a request is allowed when one single rule allows both the target and the host
-//!   (*differs* only in that Hadoop has just one source; merging two sources' lists
-//!   would combine one file's hosts with the other's groups).
+//! - proxid.conf rules, core-site.xml rules and the rules a Hadoop `Configuration`
+//!   hands the Java provider ([`RuleSet::from_properties`], read by the same builder
+//!   as core-site.xml) are kept side by side, never merged: a request is allowed when
+//!   one single rule allows both the target and the host (*differs* only in that
+//!   Hadoop has just one source; merging two sources' lists would combine one
+//!   source's hosts with another's groups).
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -195,22 +197,44 @@ impl RuleSet {
         Ok(RuleSet { rules })
     }
 
+    /// Rules from `(name, value)` properties, as a Hadoop `Configuration` holds them:
+    /// the `<prefix>.<S>.users|groups|hosts` keys, read exactly like core-site.xml's
+    /// (later values replace earlier ones; other keys are ignored). `source` names
+    /// where they came from in rule labels and errors.
+    pub(crate) fn from_properties(
+        props: impl IntoIterator<Item = (String, String)>,
+        prefix: &str,
+        source: &str,
+        lookup: Lookup<'_>,
+    ) -> Result<RuleSet, String> {
+        let keys = core_site::proxy_keys(props, prefix)?;
+        Ok(RuleSet {
+            rules: property_rules(keys, prefix, source, lookup)?,
+        })
+    }
+
     /// How many rules there are (one per proxy and source).
     pub(crate) fn len(&self) -> usize {
         self.rules.len()
     }
 
-    /// May `proxy` act as `target` (asked for as `name`) from `host`? `host` is
-    /// parsed already; its address is looked up only if a rule needs it.
-    pub(crate) fn check(
-        &self,
+    /// May `proxy` act as `target` (asked for as `name`) from `host`, by the rules
+    /// of `sets`, kept side by side (one single rule must allow both the target and
+    /// the host)? `host` is parsed already; its address is looked up only if a rule
+    /// needs it.
+    pub(crate) fn check_all(
+        sets: &[&RuleSet],
         proxy: &str,
         name: &str,
         target: &Identity,
         host: &HostSpec,
         lookup: Lookup<'_>,
     ) -> Result<Grant, Refusal> {
-        let mine: Vec<&Rule> = self.rules.iter().filter(|r| r.proxy == proxy).collect();
+        let mine: Vec<&Rule> = sets
+            .iter()
+            .flat_map(|set| set.rules.iter())
+            .filter(|r| r.proxy == proxy)
+            .collect();
         let Some(first) = mine.first() else {
             return Err(Refusal {
                 reason: "no_rule".into(),
@@ -273,13 +297,32 @@ fn core_site_rules(path: &Path, lookup: Lookup<'_>) -> Result<Vec<Rule>, LoadErr
     let text =
         String::from_utf8(bytes).map_err(|_| err("hadoop_core_site is not valid UTF-8".into()))?;
     let keys = core_site::parse(&text).map_err(err)?;
+    property_rules(
+        keys,
+        core_site::DEFAULT_PREFIX,
+        &path.display().to_string(),
+        lookup,
+    )
+    .map_err(err)
+}
+
+/// Rules from Hadoop proxy-user keys (read with Hadoop's leniency), labelled
+/// `<prefix>.<proxy> (<source>)`.
+fn property_rules(
+    keys: std::collections::BTreeMap<String, core_site::ProxyKeys>,
+    prefix: &str,
+    source: &str,
+    lookup: Lookup<'_>,
+) -> Result<Vec<Rule>, String> {
+    let prefix = prefix.strip_suffix('.').unwrap_or(prefix);
     let mut rules = Vec::new();
     for (proxy, k) in keys {
         let acl = if k.users.is_some() || k.groups.is_some() {
-            Some(
-                Acl::new(k.users.as_deref(), k.groups.as_deref(), Strictness::Hadoop)
-                    .map_err(err)?,
-            )
+            Some(Acl::new(
+                k.users.as_deref(),
+                k.groups.as_deref(),
+                Strictness::Hadoop,
+            )?)
         } else {
             None
         };
@@ -288,9 +331,9 @@ fn core_site_rules(path: &Path, lookup: Lookup<'_>) -> Result<Vec<Rule>, LoadErr
             .as_deref()
             .map(|h| MachineList::new(&split_list(h), Strictness::Hadoop, lookup))
             .transpose()
-            .map_err(|m| err(format!("hadoop.proxyuser.{proxy}.hosts: {m}")))?;
+            .map_err(|m| format!("{prefix}.{proxy}.hosts: {m}"))?;
         rules.push(Rule {
-            label: format!("hadoop.proxyuser.{proxy} ({})", path.display()),
+            label: format!("{prefix}.{proxy} ({source})"),
             proxy,
             acl,
             hosts,

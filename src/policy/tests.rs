@@ -275,6 +275,77 @@ fn hadoop_proxy_user_cases() {
     }
 }
 
+/// The same table through the other door: the properties as a Hadoop `Configuration`
+/// hands them to the Java provider (`ProxyRules`), under a custom prefix, beside an
+/// empty proxid.conf. One rule builder serves both, so every outcome is the same.
+/// Rows with an empty value are left out: XML drops those, a `Configuration` keeps them.
+#[test]
+fn hadoop_proxy_user_cases_as_configuration_properties() {
+    const PREFIX: &str = "my.gateway.proxyuser";
+    let mut checked = 0;
+    for (id, props, proxy, user, groups, host, want, _) in HADOOP_CASES {
+        let pairs: Vec<(String, String)> = props
+            .split(';')
+            .filter(|p| !p.trim().is_empty())
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').expect(pair);
+                let key = key.trim().replacen("hp.", &format!("{PREFIX}."), 1);
+                (key, value.replace("\\n", "\n"))
+            })
+            .collect();
+        if pairs.iter().any(|(_, v)| v.is_empty()) {
+            continue;
+        }
+        let r = resolver(Config::default(), users_for(proxy, user, groups));
+        let result = match RuleSet::from_properties(pairs, PREFIX, "test properties", &lookup) {
+            Ok(rules) => r.authorize_with_rules_using(&rules, proxy, user, host, &lookup),
+            Err(message) => Err(Error::config("test properties", message)),
+        };
+        assert_eq!(
+            outcome(&result),
+            *want,
+            "{id}: {props} {proxy}->{user}@{host}: {result:?}"
+        );
+        if let Ok(Decision {
+            verdict: Verdict::Allowed,
+            rule,
+            ..
+        }) = &result
+        {
+            let label = format!("{PREFIX}.{proxy} (test properties)");
+            assert_eq!(rule.as_deref(), Some(label.as_str()), "{id}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 40, "{checked} rows checked");
+}
+
+#[test]
+fn configuration_rules_ignore_other_prefixes_and_take_the_trailing_dot() {
+    let users = users_for("livy", "alice", &["staff"]);
+    let props = |prefix: &str| {
+        vec![
+            (format!("{prefix}.livy.users"), "alice".to_string()),
+            (format!("{prefix}.livy.hosts"), "*".to_string()),
+        ]
+    };
+    let r = resolver(Config::default(), users);
+    for (given, read_as, want) in [
+        ("hadoop.proxyuser", "hadoop.proxyuser", Allow),
+        ("hadoop.proxyuser", "hadoop.proxyuser.", Allow),
+        ("hadoop.proxyuser", "other.proxyuser", DenyUser),
+        ("hadoop.proxyuserx", "hadoop.proxyuser", DenyUser),
+    ] {
+        let rules = RuleSet::from_properties(props(given), read_as, "t", &lookup).unwrap();
+        let result = r.authorize_with_rules_using(&rules, "livy", "alice", "1.2.3.4", &lookup);
+        assert_eq!(
+            outcome(&result),
+            want,
+            "{given} read as {read_as}: {result:?}"
+        );
+    }
+}
+
 fn conf_resolver(toml: &str, users: Vec<Identity>) -> Result<Resolver> {
     let config = Config::from_toml(toml, Path::new("/test/proxid.conf"))?;
     Ok(resolver(config, users))

@@ -3,28 +3,45 @@ package org.proxid;
 import java.io.File;
 
 /**
- * The native methods of libproxid.so (src/jni.rs). Package-private: only {@link Proxid}
- * calls them, and it guarantees a handle is never used during or after {@link #free}.
+ * The native methods of libproxid.so (src/ffi/jni.rs). Package-private: only
+ * {@link Proxid} and {@link ProxyRules} call them, and they guarantee a handle is never
+ * used during or after it is freed.
  *
- * <p>The library is {@code System.load}ed from the system property
- * {@code proxid.library.path} (the library file, or a directory holding
- * {@code libproxid.so}) when set, else {@code System.loadLibrary("proxid")}
- * ({@code java.library.path}).
+ * <p>The library is loaded, first match wins, from:
+ * <ol>
+ * <li>the system property {@code proxid.library.path} (the library file, or a directory
+ * holding {@code libproxid.so}) when set; a failure there is final;
+ * <li>{@code System.loadLibrary("proxid")} ({@code java.library.path});
+ * <li>the copy inside this jar ({@link EmbeddedLibrary}), checked against its SHA-256.
+ * </ol>
  */
 final class Native {
     /** System property naming the library file or its directory. */
     static final String LIBRARY_PATH_PROPERTY = "proxid.library.path";
 
-    static {
+    /** Where the library came from: a file path, {@code java.library.path} or {@code jar:...}. */
+    static final String LOADED_FROM = loadLibrary();
+
+    private static String loadLibrary() {
         String path = System.getProperty(LIBRARY_PATH_PROPERTY);
-        if (path == null || path.isEmpty()) {
-            System.loadLibrary("proxid");
-        } else {
+        if (path != null && !path.isEmpty()) {
             File file = new File(path);
             if (file.isDirectory()) {
                 file = new File(file, System.mapLibraryName("proxid"));
             }
             System.load(file.getAbsolutePath());
+            return file.getAbsolutePath();
+        }
+        try {
+            System.loadLibrary("proxid");
+            return "java.library.path";
+        } catch (UnsatisfiedLinkError notOnPath) {
+            try {
+                return EmbeddedLibrary.load();
+            } catch (UnsatisfiedLinkError e) {
+                e.addSuppressed(notOnPath);
+                throw e;
+            }
         }
     }
 
@@ -49,6 +66,19 @@ final class Native {
             String user, long userUid, long[] userGids, String host) throws ProxidException;
 
     static native Decision admitJson(long handle, String requestJson) throws ProxidException;
+
+    /** Rules from {@code <prefix>.*} properties; the handle goes back to {@link #freeProxyRules}. */
+    static native long proxyRules(String prefix, String[] keys, String[] values, String source)
+            throws ProxidException;
+
+    static native void freeProxyRules(long rules);
+
+    /**
+     * {@link #authorize} with extra rules. {@code owner} is the {@link ProxyRules} holding
+     * {@code rules}: as an argument it stays reachable, so not freed, during the call.
+     */
+    static native Decision authorizeWithRules(long handle, Object owner, long rules,
+            String proxy, String user, String host) throws ProxidException;
 
     static native String shortName(long handle, String principal) throws ProxidException;
 

@@ -114,6 +114,22 @@ public final class Proxid implements AutoCloseable {
         return call(h -> Native.admitJson(h, requestJson));
     }
 
+    /**
+     * {@link #authorize(String, String, String)} with {@code rules} beside proxid.conf's
+     * own proxy rules (kept side by side: one rule must allow both the user and the host).
+     * The superuser, protected identities, {@code on_unauthorized} and the audit log are
+     * proxid.conf's. This is how the Hadoop provider applies its {@code Configuration}'s
+     * {@code hadoop.proxyuser.*} rules.
+     */
+    public Decision authorize(ProxyRules rules, String proxy, String user, String host)
+            throws ProxidException {
+        Objects.requireNonNull(rules, "rules");
+        Objects.requireNonNull(proxy, "proxy");
+        Objects.requireNonNull(user, "user");
+        Objects.requireNonNull(host, "host");
+        return call(h -> Native.authorizeWithRules(h, rules, rules.handle, proxy, user, host));
+    }
+
     /** The short user name for a Kerberos principal, by the configured auth_to_local rules. */
     public String shortName(String principal) throws ProxidException {
         Objects.requireNonNull(principal, "principal");

@@ -213,4 +213,22 @@ class BoundaryTest {
         assertThrows(InternalException.class, () -> Native.testingPanic(null));
         assertEquals("root", proxid.resolve("root").name());
     }
+
+    /** Issue 11.19: a lone surrogate is shown as Java writes it, never as U+FFFD. */
+    @Test
+    void aLoneSurrogateIsShownEscapedInTheMessage() throws Exception {
+        InvalidNameException name = assertThrows(InvalidNameException.class,
+                () -> proxid.resolve("ali\uD800ce"));
+        assertTrue(name.getMessage().contains("\"ali\\ud800ce\""), name.getMessage());
+        assertTrue(name.getMessage().contains("lone surrogate"), name.getMessage());
+        assertTrue(name.getMessage().indexOf('\uFFFD') < 0, name.getMessage());
+        InvalidNameException low = assertThrows(InvalidNameException.class,
+                () -> proxid.authorize("x\uDC00", "root", "127.0.0.1"));
+        assertTrue(low.getMessage().contains("\"x\\udc00\""), low.getMessage());
+        // A well-formed pair next to a lone one: only the lone one is escaped.
+        InvalidArgumentException host = assertThrows(InvalidArgumentException.class,
+                () -> proxid.authorize("root", "root", "\uD83D\uDE00\uD83D"));
+        assertTrue(host.getMessage().contains("\"\uD83D\uDE00\\ud83d\""), host.getMessage());
+        assertTrue(host.getMessage().indexOf('\uFFFD') < 0, host.getMessage());
+    }
 }

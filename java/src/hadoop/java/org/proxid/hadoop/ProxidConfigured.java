@@ -5,8 +5,8 @@ import org.apache.hadoop.conf.Configuration;
 
 /**
  * The Hadoop {@link Configurable} plumbing both providers share: each new
- * configuration gets a new {@link ProxidHolder} (so proxid.conf is re-read), and the
- * previous holder of this provider is closed.
+ * configuration re-reads proxid.conf (see {@link ProxidHolder}: one resolver per
+ * proxid.conf for the whole JVM, closed and reopened on a new configuration).
  */
 public abstract class ProxidConfigured implements Configurable {
     private Configuration conf;
@@ -15,9 +15,8 @@ public abstract class ProxidConfigured implements Configurable {
     @Override
     public synchronized void setConf(Configuration conf) {
         this.conf = conf;
-        ProxidHolder old = holder;
         holder = new ProxidHolder(conf);
-        old.close();
+        holder.reload();
     }
 
     @Override

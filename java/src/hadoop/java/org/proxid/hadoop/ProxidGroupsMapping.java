@@ -30,7 +30,7 @@ public class ProxidGroupsMapping extends ProxidConfigured
     @Override
     public List<String> getGroups(String user) throws IOException {
         try {
-            return new ArrayList<>(holder().get().groups(user));
+            return new ArrayList<>(holder().call(p -> p.groups(user)));
         } catch (NotFoundException | InvalidNameException e) {
             return Collections.emptyList();
         } catch (ProxidException e) {
@@ -42,7 +42,10 @@ public class ProxidGroupsMapping extends ProxidConfigured
     @Override
     public void cacheGroupsRefresh() throws IOException {
         try {
-            holder().get().invalidate(null);
+            holder().call(p -> {
+                p.invalidate(null);
+                return null;
+            });
         } catch (ProxidException e) {
             throw new IOException("proxid: cache refresh: " + e.getMessage(), e);
         }
