@@ -193,18 +193,7 @@ impl Resolver {
     /// at `max_entries`. Returns how many identities are now cached and which names
     /// failed (and why), so a bad entry does not stop the rest.
     pub fn prefetch(&self, scope: Prefetch<'_>) -> Result<PrefetchReport> {
-        let listed = match scope {
-            Prefetch::Directory => self.source.user_names()?,
-            Prefetch::Group(group) => {
-                let group = validate_name(group.as_bytes())?;
-                self.source.group_member_names(group)?
-            }
-            Prefetch::Users(names) => Some(names.iter().map(|n| n.to_string()).collect()),
-        };
-        let mut names = listed.ok_or_else(|| Error::Unavailable {
-            source_name: self.source.kind().into(),
-            detail: "this source cannot list users to prefetch".into(),
-        })?;
+        let mut names = self.list_names(scope)?;
         names.truncate(self.config.cache.max_entries);
         let workers = self
             .config
@@ -249,6 +238,24 @@ impl Resolver {
             report.failed.extend(failed);
         }
         Ok(report)
+    }
+
+    /// The user names a scope covers, without resolving them: every user the source
+    /// can list, the members a group lists (`Ok(empty)` for an unknown group), or the
+    /// names given. `Unavailable` when the source cannot list (the local source).
+    pub fn list_names(&self, scope: Prefetch<'_>) -> Result<Vec<String>> {
+        let listed = match scope {
+            Prefetch::Directory => self.source.user_names()?,
+            Prefetch::Group(group) => {
+                let group = validate_name(group.as_bytes())?;
+                self.source.group_member_names(group)?
+            }
+            Prefetch::Users(names) => Some(names.iter().map(|n| n.to_string()).collect()),
+        };
+        listed.ok_or_else(|| Error::Unavailable {
+            source_name: self.source.kind().into(),
+            detail: "this source cannot list users".into(),
+        })
     }
 
     /// Number of cached answers (found and not found), by name and by UID.

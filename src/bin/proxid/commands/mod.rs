@@ -22,5 +22,7 @@ pub mod accept;
 pub mod authorize;
 pub mod check_config;
 pub mod completions;
+pub mod doctor;
+pub mod homes;
 pub mod principal;
 pub mod resolve;
