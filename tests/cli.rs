@@ -19,6 +19,8 @@ const COMMANDS: &[&str] = &[
     "program-principal",
     "authorize",
     "accept",
+    "doctor",
+    "homes",
     "completions",
 ];
 
