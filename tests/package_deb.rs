@@ -40,11 +40,8 @@ fn deb_path() -> PathBuf {
 /// (the private database has no libc6).
 fn dpkg(root: &Path) -> Command {
     let mut cmd = Command::new("dpkg");
-    cmd.arg(format!("--root={}", root.display())).args([
-        "--force-script-chrootless",
-        "--force-depends",
-        "--log=/dev/null",
-    ]);
+    cmd.arg(format!("--root={}", root.display()))
+        .args(["--force-script-chrootless", "--force-depends", "--log=/dev/null"]);
     cmd
 }
 
@@ -71,10 +68,7 @@ fn package_builds_lintian_clean_installs_runs_and_purges() {
         "/pkgconfig/proxid.pc",
         "./usr/share/man/man1/proxid.1.gz",
     ] {
-        assert!(
-            listing.contains(path),
-            "{path} missing from the package:\n{listing}"
-        );
+        assert!(listing.contains(path), "{path} missing from the package:\n{listing}");
     }
     assert!(
         listing.contains("-rw-r--r-- root/root") && listing.contains("./etc/proxid.conf"),
@@ -87,21 +81,14 @@ fn package_builds_lintian_clean_installs_runs_and_purges() {
     // Installed into a throwaway root.
     let tmp = tempfile::tempdir().expect("temp dir");
     let root = tmp.path();
-    for dir in [
-        "var/lib/dpkg/info",
-        "var/lib/dpkg/updates",
-        "var/lib/dpkg/triggers",
-    ] {
+    for dir in ["var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers"] {
         std::fs::create_dir_all(root.join(dir)).expect("dpkg admin dir");
     }
     std::fs::write(root.join("var/lib/dpkg/status"), "").expect("dpkg status");
     run(dpkg(root).arg("-i").arg(&deb));
     let status = stdout(dpkg(root).args(["-s", "proxid"]));
     assert!(status.contains("Status: install ok installed"), "{status}");
-    assert!(
-        status.contains("Conffiles:\n /etc/proxid.conf "),
-        "{status}"
-    );
+    assert!(status.contains("Conffiles:\n /etc/proxid.conf "), "{status}");
 
     let cli = root.join("usr/bin/proxid");
     let version = stdout(Command::new(&cli).arg("--version"));
@@ -113,10 +100,7 @@ fn package_builds_lintian_clean_installs_runs_and_purges() {
             .arg(&conf)
             .args(["resolve", "root"]),
     );
-    assert!(
-        resolved.starts_with("root uid=0(root) gid=0(root)"),
-        "{resolved}"
-    );
+    assert!(resolved.starts_with("root uid=0(root) gid=0(root)"), "{resolved}");
 
     // The installed header, pkg-config file and library build and run a C program.
     let multiarch = stdout(Command::new("gcc").arg("-print-multiarch"));
