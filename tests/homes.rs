@@ -242,6 +242,9 @@ fn all_users_paged() {
     // 21 fixture users and 7 hostile ones.
     assert_eq!(rows.len(), 28, "{err}");
     assert!(rows.iter().any(|r| r["name"] == "MixedCase"));
+    // No progress bar in a pipe: stderr is the summary line only.
+    assert!(!err.contains('\r') && !err.contains('\x1b'), "{err:?}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]
@@ -293,4 +296,31 @@ fn unknown_group_and_usage() {
     assert_eq!(code, 2, "{err}");
     let (code, _, _) = homes(&["--all", "alice"]);
     assert_eq!(code, 2);
+}
+
+/// Local resolution: a group's members are its member list plus the users whose
+/// primary group it is (root's group lists nobody, yet root is in it).
+#[test]
+fn local_group_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("proxid.conf");
+    std::fs::write(&conf, "[resolution]\nmode = \"client\"\n").unwrap();
+    let base = dir.path().join("base");
+    std::fs::create_dir(&base).unwrap();
+    let out = Command::new(PROXID)
+        .env_remove("PROXID_CONF")
+        .arg("--config")
+        .arg(&conf)
+        .args(["homes", "--json", "--dry-run", "--group", "root", "--local"])
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rows = json_lines(&String::from_utf8_lossy(&out.stdout));
+    assert!(
+        rows.iter()
+            .any(|r| r["name"] == "root" && r["action"] == "would_create"),
+        "{rows:?}"
+    );
+    assert!(listing(&base).is_empty());
 }
