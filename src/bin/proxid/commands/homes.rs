@@ -12,6 +12,9 @@ use proxid::homes::{self, Action, LocalBase, Outcome, Selection};
 use crate::output::{self, emit};
 use crate::{name_operand, text_operand, Context, Failure, Status};
 
+/// Runs with more users than this show a progress bar (on a terminal).
+const PROGRESS_FROM: usize = 50;
+
 /// The operands of `proxid homes`.
 pub struct Args<'a> {
     pub group: Option<&'a OsStr>,
@@ -80,7 +83,8 @@ pub fn run(ctx: &Context, args: Args<'_>) -> Status {
             "#!/bin/sh\n# HDFS home directories, written by `proxid homes`.\nset -e",
         );
     }
-    let progress = (std::io::stderr().is_terminal() && names.len() > 1).then(|| {
+    // Only on a terminal, and only for runs long enough to wait for.
+    let progress = (std::io::stderr().is_terminal() && names.len() > PROGRESS_FROM).then(|| {
         let bar = indicatif::ProgressBar::new(names.len() as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
