@@ -5,7 +5,7 @@
 //!
 //! Two ways:
 //! - [`hdfs_commands`]: `hdfs dfs -mkdir -p`, `-chown`, `-chmod` lines for a shell,
-//!   every operand single-quoted; names a shell or `hdfs` could misread (a leading
+//!   every operand with a character a shell treats specially single-quoted; names a shell or `hdfs` could misread (a leading
 //!   `-`, `:`, `/`, control characters) are skipped, never passed on.
 //! - [`LocalBase`]: directories under a local base, created relative to the opened
 //!   base directory (`mkdirat`, `openat` with `O_NOFOLLOW`, `fchown`, `fchmod`), so a
@@ -179,8 +179,14 @@ pub fn component_problem(name: &str) -> Option<&'static str> {
     }
 }
 
-/// `text` in single quotes for a POSIX shell (`'` written as `'\''`).
+/// `text` as one word for a POSIX shell: as is when it holds only characters no shell
+/// treats specially (as Python's `shlex.quote`), else in single quotes (`'` written
+/// as `'\''`).
 pub fn shell_quote(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.to_string();
+    }
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
@@ -420,6 +426,11 @@ mod tests {
     #[test]
     fn quoting_and_refusals() {
         assert_eq!(shell_quote("a'b"), "'a'\\''b'");
+        assert_eq!(shell_quote("/user/alice"), "/user/alice");
+        assert_eq!(shell_quote("alice:staff"), "alice:staff");
+        for odd in ["", "a b", "$(x)", "`x`", "a;b", "*", "~x", "a\nb", "é"] {
+            assert!(shell_quote(odd).starts_with('\''), "{odd:?}");
+        }
         let t = |name: &str, group: &str| Target {
             name: name.into(),
             uid: 1,

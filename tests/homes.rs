@@ -285,6 +285,22 @@ fn hdfs_script_runs_with_every_name_quoted() {
                 [dfs][-mkdir][-p][/user/it's]\n[dfs][-chown][it's:staff][/user/it's]\n[dfs][-chmod][700][/user/it's]\n";
     assert_eq!(calls, want);
     assert!(!dir.path().join("pwned").exists());
+    assert!(
+        script.contains("hdfs dfs -mkdir -p '/user/$(touch pwned)'\n"),
+        "{script}"
+    );
+
+    // Plain names stay plain.
+    let (code, script, _) = homes(&["--group", "devs"]);
+    assert_eq!(code, 0);
+    assert!(script.contains(
+        "hdfs dfs -mkdir -p /user/alice\nhdfs dfs -chown alice:staff /user/alice\nhdfs dfs -chmod 700 /user/alice\n"
+    ), "{script}");
+    let (_, script, _) = homes(&["--mode", "750", "bob"]);
+    assert!(
+        script.contains("hdfs dfs -chmod 750 /user/bob\n"),
+        "{script}"
+    );
 }
 
 #[test]

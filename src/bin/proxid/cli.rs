@@ -258,10 +258,10 @@ Examples:
         after_help = "\
 Output:
   Without --local: a shell script on stdout, three lines per user:
-    hdfs dfs -mkdir -p '/user/NAME'
-    hdfs dfs -chown 'NAME:PRIMARY_GROUP' '/user/NAME'
-    hdfs dfs -chmod 700 '/user/NAME'
-  and on stderr one line per user: `NAME PATH: scripted` or `... skipped: WHY`.
+    hdfs dfs -mkdir -p /user/NAME
+    hdfs dfs -chown NAME:PRIMARY_GROUP /user/NAME
+    hdfs dfs -chmod 700 /user/NAME
+  (a name with characters a shell treats specially single-quoted), and on stderr one line per user: `NAME PATH: scripted` or `... skipped: WHY`.
   With --local BASE, on stdout one line per user:
   `NAME PATH: created|exists|skipped: WHY` (`would_create` with --dry-run).
   With --json, on stdout in both modes (and no script): one object per line,
