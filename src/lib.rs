@@ -11,8 +11,10 @@
 pub mod audit;
 pub mod cache;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod ffi;
+pub mod homes;
 pub mod id_range;
 pub mod identity;
 mod identity_store;

@@ -52,15 +52,21 @@ impl Resolver {
     /// when a protected name is malformed or resolves nowhere
     /// (see [`crate::policy::protected`]).
     pub fn new(config: Config) -> Result<Resolver> {
-        let source: Arc<dyn Source> = match config.resolution.mode {
-            Mode::Client => Arc::new(LocalSource::new()),
-            Mode::Server => Arc::new(LdapSource::new(&config)?),
-        };
-        let resolver = Resolver::with_source(config, source);
+        let resolver = Resolver::new_unchecked(config)?;
         resolver.check_protected_names()?;
         // A scope covering a protected ID is refused when the configuration is loaded.
         resolver.check_scopes()?;
         Ok(resolver)
+    }
+
+    /// As [`Resolver::new`] without the policy's load-time checks, for `proxid doctor`,
+    /// which reports each of those problems as a row of its own.
+    pub(crate) fn new_unchecked(config: Config) -> Result<Resolver> {
+        let source: Arc<dyn Source> = match config.resolution.mode {
+            Mode::Client => Arc::new(LocalSource::new()),
+            Mode::Server => Arc::new(LdapSource::new(&config)?),
+        };
+        Ok(Resolver::with_source(config, source))
     }
 
     /// Builds a resolver over any source (tests, embedders with their own registry).
@@ -202,18 +208,7 @@ impl Resolver {
     /// at `max_entries`. Returns how many identities are now cached and which names
     /// failed (and why), so a bad entry does not stop the rest.
     pub fn prefetch(&self, scope: Prefetch<'_>) -> Result<PrefetchReport> {
-        let listed = match scope {
-            Prefetch::Directory => self.source.user_names()?,
-            Prefetch::Group(group) => {
-                let group = validate_name(group.as_bytes())?;
-                self.source.group_member_names(group)?
-            }
-            Prefetch::Users(names) => Some(names.iter().map(|n| n.to_string()).collect()),
-        };
-        let mut names = listed.ok_or_else(|| Error::Unavailable {
-            source_name: self.source.kind().into(),
-            detail: "this source cannot list users to prefetch".into(),
-        })?;
+        let mut names = self.list_names(scope)?;
         names.truncate(self.config.cache.max_entries);
         let workers = self
             .config
@@ -258,6 +253,24 @@ impl Resolver {
             report.failed.extend(failed);
         }
         Ok(report)
+    }
+
+    /// The user names a scope covers, without resolving them: every user the source
+    /// can list, the members a group lists (`Ok(empty)` for an unknown group), or the
+    /// names given. `Unavailable` when the source cannot list (the local source).
+    pub fn list_names(&self, scope: Prefetch<'_>) -> Result<Vec<String>> {
+        let listed = match scope {
+            Prefetch::Directory => self.source.user_names()?,
+            Prefetch::Group(group) => {
+                let group = validate_name(group.as_bytes())?;
+                self.source.group_member_names(group)?
+            }
+            Prefetch::Users(names) => Some(names.iter().map(|n| n.to_string()).collect()),
+        };
+        listed.ok_or_else(|| Error::Unavailable {
+            source_name: self.source.kind().into(),
+            detail: "this source cannot list users".into(),
+        })
     }
 
     /// Number of cached answers (found and not found), by name and by UID.

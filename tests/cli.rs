@@ -20,6 +20,8 @@ const COMMANDS: &[&str] = &[
     "admit",
     "authorize",
     "accept",
+    "doctor",
+    "homes",
     "completions",
 ];
 

@@ -221,9 +221,16 @@ impl Resolver {
     /// one that is malformed or resolves nowhere), and checks that the audit log's
     /// directory is safe from other users. Returns how many rules are in force.
     pub fn check_policy(&self) -> Result<usize> {
-        let rules = self.rule_set(&hosts::system_lookup)?.len();
+        let rules = self.check_rules()?;
         self.protected_ids()?;
         self.check_scopes()?;
+        Ok(rules)
+    }
+
+    /// The part of [`Resolver::check_policy`] that needs no protected name: the rule
+    /// set and the audit log's directory (`proxid doctor` reports the rest apart).
+    pub(crate) fn check_rules(&self) -> Result<usize> {
+        let rules = self.rule_set(&hosts::system_lookup)?.len();
         if let Some(log) = &self.config().impersonation.audit_log {
             crate::audit::check_directory(log)
                 .map_err(|e| Error::config(log.clone(), e.to_string()))?;

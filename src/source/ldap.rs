@@ -40,6 +40,9 @@
 //!   an answer is complete or an error, never a silently truncated group list.
 
 mod pool;
+/// Step-by-step checks of one server, for `proxid doctor`.
+#[doc(hidden)]
+pub mod probe;
 mod query;
 
 use std::collections::HashSet;

@@ -4,6 +4,8 @@
 
 pub mod ldap;
 pub mod local;
+#[doc(hidden)]
+pub mod local_list;
 
 use crate::error::Result;
 use crate::identity::{Group, Identity};

@@ -72,6 +72,12 @@ fn run(cmd: &mut Command) {
 /// A CA (`<name>-ca.pem`) and a certificate for `localhost` it signed
 /// (`<name>.pem`, key `<name>.key`), EC P-256 so generation is quick.
 pub fn make_certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    make_certificates_days(dir, name, 2)
+}
+
+/// [`make_certificates`] valid for `days` days.
+pub fn make_certificates_days(dir: &Path, name: &str, days: u32) -> (PathBuf, PathBuf, PathBuf) {
+    let days = days.to_string();
     let p = |f: String| dir.join(f);
     let (ca_key, ca) = (p(format!("{name}-ca.key")), p(format!("{name}-ca.pem")));
     let (key, csr, cert) = (
@@ -100,7 +106,12 @@ pub fn make_certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) 
         .arg(&ca_key)
         .arg("-out")
         .arg(&ca)
-        .args(["-days", "2", "-subj", &format!("/CN=proxid test CA {name}")])
+        .args([
+            "-days",
+            &days,
+            "-subj",
+            &format!("/CN=proxid test CA {name}"),
+        ])
         .args(["-addext", "basicConstraints=critical,CA:TRUE"])
         .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]));
     run(Command::new("openssl")
@@ -112,7 +123,7 @@ pub fn make_certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) 
         .arg(&csr)
         .args(["-subj", "/CN=localhost"]));
     run(Command::new("openssl")
-        .args(["x509", "-req", "-days", "2", "-set_serial", "2"])
+        .args(["x509", "-req", "-days", &days, "-set_serial", "2"])
         .arg("-in")
         .arg(&csr)
         .arg("-CA")
@@ -210,8 +221,13 @@ fn spawn(dir: &Path, port: u16, tls_port: u16) -> Result<(Child, ChildStdin), St
 impl Slapd {
     /// Starts a server holding `ldif` (the concatenated contents of LDIF files).
     pub fn start(schema: Schema, ldif: &str) -> Slapd {
+        Slapd::start_with_cert_days(schema, ldif, 2)
+    }
+
+    /// [`Slapd::start`] with a server certificate (and CA) valid for `days` days.
+    pub fn start_with_cert_days(schema: Schema, ldif: &str, days: u32) -> Slapd {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (ca_file, cert, key) = make_certificates(dir.path(), "server");
+        let (ca_file, cert, key) = make_certificates_days(dir.path(), "server", days);
         std::fs::create_dir(dir.path().join("db")).unwrap();
         let conf = dir.path().join("slapd.conf");
         std::fs::write(&conf, slapd_conf(dir.path(), schema, &cert, &key, &ca_file)).unwrap();

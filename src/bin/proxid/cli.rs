@@ -243,6 +243,95 @@ Examples:
         request: OsString,
     },
 
+    /// Check configuration, LDAP servers, mode agreement, policy and keytabs
+    #[command(after_help = "\
+Checks:
+  config and permissions (the configuration, the policy and secret files); each LDAP
+  URI (DNS, TCP connect time, TLS handshake, certificate chain, names and days to
+  expiry, service bind, base DN, paged user and group counts); with --server, the
+  two sides' [resolution] settings and the local UID/GIDs of NAMEs (default: every
+  local user with UID >= 1000) against the server's; policy (protected names
+  resolve, the superuser exists, no proxy rule names a protected identity or allows
+  everyone from everywhere); principals (default realm, keytabs, keytab template).
+
+Output:
+  One row per check: `ok|warn|fail CHECK: DETAIL`, then `  fix: ...` unless ok.
+  With --json one object per line: {\"check\",\"status\":\"ok\"|\"warn\"|\"fail\",
+  \"detail\",\"fix\"} (fix null when ok).
+
+Exit status:
+  0 every check ok, 1 any warning, 2 any failure
+
+Examples:
+  proxid doctor
+  proxid doctor --json | jq -c 'select(.status != \"ok\")'
+  proxid doctor --server /mnt/server/etc/proxid.conf alice bob
+  proxid doctor --server ldaps://ldap1.example.org")]
+    Doctor {
+        /// One JSON object per check and line
+        #[arg(long)]
+        json: bool,
+        /// The server to agree with: its proxid.conf, or ldap[s]:// URIs (comma-separated)
+        #[arg(long, value_name = "URI|CONF", value_hint = ValueHint::AnyPath)]
+        server: Option<OsString>,
+        /// Users to compare with the server and to check keytabs for
+        #[arg(value_name = "NAME", value_hint = ValueHint::Username)]
+        names: Vec<OsString>,
+    },
+
+    /// Create home directories (HDFS script or local) owned by each user, mode 0700
+    #[command(
+        group(clap::ArgGroup::new("who").required(true).args(["group", "all", "names"])),
+        after_help = "\
+Output:
+  Without --local: a shell script on stdout, three lines per user:
+    hdfs dfs -mkdir -p /user/NAME
+    hdfs dfs -chown NAME:PRIMARY_GROUP /user/NAME
+    hdfs dfs -chmod 700 /user/NAME
+  (a name with characters a shell treats specially single-quoted), and on stderr one line per user: `NAME PATH: scripted` or `... skipped: WHY`.
+  With --local BASE, on stdout one line per user:
+  `NAME PATH: created|exists|skipped: WHY` (`would_create` with --dry-run).
+  With --json, on stdout in both modes (and no script): one object per line,
+  {\"name\",\"path\",\"action\",\"reason\"}. A summary goes to stderr.
+
+Rules:
+  Directories belong to the user and its primary group, mode 0700 unless --mode
+  gives another (group- or world-writable only when asked for). Existing entries are
+  left alone, symbolic links never followed, names with '/', control characters,
+  or (for HDFS) a leading '-' or ':' are skipped. Running it again changes nothing.
+
+Exit status:
+  0 every user created, existing or scripted, 1 any user skipped, 2 any other error
+
+Examples:
+  proxid homes --group analysts | sh
+  proxid homes --all --dry-run
+  proxid homes --local /home --group staff
+  proxid homes --local /srv/shared --mode 0750 alice bob")]
+    Homes {
+        /// Every member of this group
+        #[arg(long, value_name = "G", allow_hyphen_values = true)]
+        group: Option<OsString>,
+        /// Every user the directory lists (paged); local: every user with UID >= 1000
+        #[arg(long)]
+        all: bool,
+        /// Create local directories BASE/NAME instead of writing an HDFS script
+        #[arg(long, value_name = "BASE", value_hint = ValueHint::DirPath)]
+        local: Option<PathBuf>,
+        /// Octal mode of new directories [default: 0700]
+        #[arg(long, value_name = "MODE")]
+        mode: Option<OsString>,
+        /// Say what would be done, change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// One JSON object per user and line
+        #[arg(long)]
+        json: bool,
+        /// User names
+        #[arg(value_name = "NAME", value_hint = ValueHint::Username)]
+        names: Vec<OsString>,
+    },
+
     /// Print a shell completion script
     #[command(after_help = "\
 Examples:

@@ -142,6 +142,31 @@ fn dispatch(ctx: &Context, command: Command) -> Status {
         } => commands::authorize::run(ctx, &proxy, &user, &host, json),
         Command::Accept { json, assertion } => commands::accept::run(ctx, &assertion, json),
         Command::Admit { json, request } => commands::admit::run(ctx, &request, json),
+        Command::Doctor {
+            json,
+            server,
+            names,
+        } => commands::doctor::run(ctx, server.as_deref(), &names, json),
+        Command::Homes {
+            group,
+            all,
+            local,
+            mode,
+            dry_run,
+            json,
+            names,
+        } => commands::homes::run(
+            ctx,
+            commands::homes::Args {
+                group: group.as_deref(),
+                all,
+                names: &names,
+                local: local.as_deref(),
+                mode: mode.as_deref(),
+                dry_run,
+                json,
+            },
+        ),
         Command::Completions { shell } => commands::completions::run(shell),
     }
 }
