@@ -38,10 +38,11 @@
 
 mod pool;
 mod query;
+mod tls;
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
@@ -70,10 +71,10 @@ const RUNTIME_THREADS: usize = 1;
 /// Resolves users and groups from LDAP. `Send + Sync`; share one per process.
 pub struct LdapSource {
     inner: Arc<Inner>,
-    runtime: Option<tokio::runtime::Runtime>,
-    /// The process that built the runtime. A forked child has the runtime's memory but
-    /// none of its threads: a lookup there would wait forever, so it is refused.
-    pid: u32,
+    /// The runtime and the process that started it. A forked child has the runtime's
+    /// memory but none of its threads: a lookup there would wait forever, so it is
+    /// refused.
+    runtime: OnceLock<std::result::Result<(tokio::runtime::Runtime, u32), String>>,
 }
 
 impl std::fmt::Debug for LdapSource {
@@ -86,7 +87,7 @@ impl std::fmt::Debug for LdapSource {
 
 struct Inner {
     cfg: LdapConfig,
-    pool: Pool,
+    pool: Arc<Pool>,
     user_attrs: Vec<String>,
     group_attrs: Vec<String>,
     /// Primary groups by GID. Most users' primary group does not list them
@@ -222,23 +223,15 @@ impl LdapSource {
                 )));
             }
         }
-        let tls = if cfg.starttls || servers.iter().any(|s| s.tls) {
-            Some(pool::tls_config(cfg.ca_file.as_deref()).map_err(|e| bad(format!("[ldap] {e}")))?)
-        } else {
-            None
+        // A ca_file is read now (cheap, and a bad one is best reported at startup); the
+        // system store, which costs milliseconds, on the first connection.
+        let needs_tls = cfg.starttls || servers.iter().any(|s| s.tls);
+        let trust = match &cfg.ca_file {
+            Some(ca_file) if needs_tls => {
+                Some(tls::Trust::load(Some(ca_file)).map_err(|e| bad(format!("[ldap] {e}")))?)
+            }
+            _ => None,
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(RUNTIME_THREADS)
-            // Only host-name resolution (getaddrinfo) runs on blocking threads.
-            .max_blocking_threads(RUNTIME_THREADS)
-            .thread_name("proxid-ldap")
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(|e| Error::Io {
-                context: "starting the LDAP client runtime".into(),
-                source: e,
-            })?;
         let user_attrs = vec![
             m.uid.clone(),
             m.uid_number.clone(),
@@ -249,7 +242,7 @@ impl LdapSource {
         let group_attrs = vec![m.group_name.clone(), m.gid_number.clone()];
         Ok(LdapSource {
             inner: Arc::new(Inner {
-                pool: Pool::new(cfg.clone(), servers, tls),
+                pool: Arc::new(Pool::new(cfg.clone(), file, servers, trust)),
                 cfg,
                 user_attrs,
                 group_attrs,
@@ -258,9 +251,36 @@ impl LdapSource {
                     known: Default::default(),
                 },
             }),
-            runtime: Some(runtime),
-            pid: std::process::id(),
+            runtime: OnceLock::new(),
         })
+    }
+
+    /// The private runtime, started by the first lookup: opening a resolver starts no
+    /// thread (a process that never looks anyone up pays nothing, and one that forks
+    /// before its first lookup hands a usable resolver to the child).
+    fn runtime(&self) -> Result<&tokio::runtime::Runtime> {
+        let started = self.runtime.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(RUNTIME_THREADS)
+                // Only host-name resolution (getaddrinfo) runs on blocking threads.
+                .max_blocking_threads(RUNTIME_THREADS)
+                .thread_name("proxid-ldap")
+                .enable_io()
+                .enable_time()
+                .build()
+                .map(|runtime| (runtime, std::process::id()))
+                .map_err(|e| e.to_string())
+        });
+        match started {
+            Ok((_, pid)) if *pid != std::process::id() => Err(unavailable(
+                "this resolver was used before fork(); open a new one in the child",
+            )),
+            Ok((runtime, _)) => Ok(runtime),
+            Err(e) => Err(Error::Io {
+                context: "starting the LDAP client runtime".into(),
+                source: std::io::Error::other(e.clone()),
+            }),
+        }
     }
 
     /// Runs a lookup on the private runtime and waits for it on this thread.
@@ -270,15 +290,7 @@ impl LdapSource {
         F: FnOnce(Arc<Inner>) -> Fut,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
-        if std::process::id() != self.pid {
-            return Err(unavailable(
-                "this resolver was opened before fork(); open a new one in the child",
-            ));
-        }
-        let runtime = self
-            .runtime
-            .as_ref()
-            .ok_or_else(|| unavailable("the LDAP source is shut down"))?;
+        let runtime = self.runtime()?;
         let work = lookup(self.inner.clone());
         // Outside any runtime the caller's thread polls the lookup itself: answers
         // wake it directly instead of waking a worker that then wakes it.
@@ -321,8 +333,8 @@ impl LdapSource {
 
 impl Drop for LdapSource {
     fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            if std::process::id() == self.pid {
+        if let Some(Ok((runtime, pid))) = self.runtime.take() {
+            if std::process::id() == pid {
                 // Never blocks, so dropping the source inside an async context is safe.
                 runtime.shutdown_background();
             } else {
