@@ -320,8 +320,8 @@ pub struct LdapConfig {
     #[serde(serialize_with = "ser_duration")]
     pub operation_timeout: Duration,
     pub connections: u32,
-    /// How long a server that failed is skipped; also how long a connection to a
-    /// later server in `uris` is kept before the earlier ones are tried again.
+    /// How long a server that failed is skipped; then it is tried first again (and
+    /// connections to later servers in `uris` are replaced).
     #[serde(serialize_with = "ser_duration")]
     pub retry_after: Duration,
     /// Connections are reopened after this long.

@@ -135,6 +135,34 @@ fn min_uid_and_min_gid_raise_the_floor() {
 
 /// Every hostile fixture name resolves to itself, in both schemas; ASCII ones are
 /// members of `hostile` by memberUid / member DN.
+/// Two groups sharing one GID that both list a user: the user's list holds that GID
+/// once (a process has GIDs, not names), under the name that sorts first, every time.
+/// `protected_groups` compare GIDs, so either name protects.
+#[test]
+fn groups_sharing_a_gid_appear_once() {
+    use support::slapd::BASE;
+    let s = rfc2307();
+    let mut ldif = format!(
+        "dn: uid=twin,ou=people,{BASE}\nchangetype: add\nobjectClass: inetOrgPerson\n\
+         objectClass: posixAccount\nuid: twin\ncn: t\nsn: t\nuidNumber: 10600\n\
+         gidNumber: 10000\nhomeDirectory: /home/twin\n\n"
+    );
+    for name in ["twin-b", "twin-a"] {
+        ldif += &format!(
+            "dn: cn={name},ou=groups,{BASE}\nchangetype: add\nobjectClass: posixGroup\n\
+             cn: {name}\ngidNumber: 10600\nmemberUid: twin\n\n"
+        );
+    }
+    s.modify(&ldif);
+    let conf = ConfFile::new(&[&s.ldap_uri], NO_CACHE);
+    let r = resolver_for(&conf);
+    for _ in 0..3 {
+        let id = r.resolve("twin").unwrap();
+        assert_eq!(gids(&id), vec![10000, 10600]);
+        assert_eq!(id.group_names(), vec!["staff", "twin-a"]);
+    }
+}
+
 #[test]
 fn hostile_names_resolve_exactly() {
     let long = format!("l{}ng", "o".repeat(237));
@@ -648,7 +676,8 @@ fn the_first_server_is_used_again_after_retry_after() {
     std::thread::sleep(
         Duration::from_secs(2).saturating_sub(failed_at.elapsed()) + Duration::from_millis(300),
     );
-    assert_eq!(r.resolve("firstonly").unwrap().uid, 10999);
+    let back = r.resolve("firstonly");
+    assert_eq!(back.map(|id| id.uid).map_err(|e| e.to_string()), Ok(10999));
     assert_eq!(r.resolve("alice").unwrap().uid, 10001);
 }
 

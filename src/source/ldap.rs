@@ -10,18 +10,24 @@
 //! hanging; open a new resolver there.
 //!
 //! Connections, timeouts, failover (`pool`):
-//! - `connections` pooled connections, opened on first use and shared: ldap3
-//!   multiplexes concurrent operations on one connection. No connect or bind per lookup.
+//! - up to `connections` pooled connections, opened on demand and shared: ldap3
+//!   multiplexes concurrent operations on one connection. No connect or bind per lookup;
+//!   the first lookup opens one connection, concurrency opens more (`pool`).
 //!   A pooled connection found broken is replaced, with every other one to that server.
 //! - `connect_timeout` bounds TCP connect plus the TLS or StartTLS handshake; the bind
 //!   and each whole resolution on one connection (all its searches) are bounded by
 //!   `operation_timeout`.
 //! - `uris` are tried in order. A server that fails to connect or does not answer in
-//!   time is skipped for 10 s (so it costs its timeout once, not on every lookup); while
-//!   every server is skipped, lookups fail at once with the reasons. Connections are
-//!   reopened after 10 minutes, so a preferred server that came back is used again.
+//!   time is skipped for `retry_after` (so it costs its timeout once, not on every
+//!   lookup); while every server is skipped, lookups fail at once with the reasons.
+//!   Connections to a server later in `uris` serve only while the servers before it
+//!   are skipped, so a preferred server is tried again after `retry_after`; all are
+//!   reopened after `connection_max_age`.
 //! - TLS is rustls (ring), verifying the certificate and host name against `ca_file`,
-//!   else the system store; a store that yields no certificate is a startup error.
+//!   else the system store (`tls`: pinning, IP literals); a store that yields no
+//!   certificate is a configuration error.
+//! - Nothing is paid before the first lookup: the runtime thread, the system trust
+//!   store and the first connection all start with it.
 //!   TCP_NODELAY is set: without it, the second of two concurrent searches waits for the
 //!   first one's delayed ACK.
 //!
@@ -531,7 +537,9 @@ impl Inner {
         groups
             .iter()
             .filter_map(|g| g.posix(&self.cfg))
-            .find(|g| g.gid == gid)
+            .filter(|g| g.gid == gid)
+            // Several share the GID: the same one every time, as in `identity`.
+            .min_by(|a, b| a.name.cmp(&b.name))
     }
 
     /// The primary group: the group entry with the user's `gidNumber`, or just the
@@ -584,9 +592,10 @@ impl Inner {
     }
 
     /// An RFC2307 lookup by name in one round trip: the user search and the
-    /// `memberUid` search go out at the same moment, each on its own pooled
+    /// `memberUid` search go out at the same moment, each on the least busy pooled
     /// connection (slapd answers two searches on two connections in about the time
-    /// of one, but on one connection in nearly the time of both). The primary group's
+    /// of one, but on one connection in nearly the time of both; a cold pool
+    /// pipelines both on its first connection rather than wait for a second handshake). The primary group's
     /// name costs a second round trip only when that group does not list the user and
     /// has not been seen before.
     async fn resolve_rfc2307_name(&self, name: &str) -> Result<Option<Identity>> {
@@ -622,7 +631,9 @@ impl Inner {
     /// The identity from its parts: primary group first, then the others by GID.
     fn identity(&self, user: UserEntry, groups: &[GroupEntry], primary: Group) -> Identity {
         let mut others: Vec<Group> = groups.iter().filter_map(|g| g.posix(&self.cfg)).collect();
-        others.sort_by_key(|g| g.gid);
+        // By GID, then name: of two groups sharing one GID, the list keeps one (a
+        // process has GIDs, not names), always the same: the name that sorts first.
+        others.sort_by(|a, b| (a.gid, &a.name).cmp(&(b.gid, &b.name)));
         Identity {
             name: user.name,
             uid: user.uid,
@@ -737,6 +748,10 @@ impl Source for LdapSource {
 
     fn forget_cached(&self) {
         self.inner.primary_groups.clear();
+    }
+
+    fn check(&self) -> Result<()> {
+        self.inner.pool.check_tls()
     }
 
     fn user_names(&self) -> Result<Option<Vec<String>>> {

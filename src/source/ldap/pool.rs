@@ -210,14 +210,13 @@ impl Pool {
     }
 
     /// Whether a pooled connection may still serve: open, younger than
-    /// `connection_max_age`, and, when it goes to a server later in `uris`, younger
-    /// than `retry_after` (then the earlier servers are tried again).
+    /// `connection_max_age`, and, when it goes to a server later in `uris`, only while
+    /// every server before it is still being skipped: once one's `retry_after` is
+    /// over, the next connection tries it again.
     fn usable(&self, conn: &mut Conn) -> bool {
-        let mut max_age = self.cfg.connection_max_age;
-        if conn.server > 0 {
-            max_age = max_age.min(self.cfg.retry_after);
-        }
-        !conn.handle.ldap.is_closed() && conn.opened.elapsed() < max_age
+        !conn.handle.ldap.is_closed()
+            && conn.opened.elapsed() < self.cfg.connection_max_age
+            && (0..conn.server).all(|earlier| self.dead_reason(earlier).is_some())
     }
 
     /// The least busy usable connection, and whether the pool has room for another.
@@ -335,6 +334,11 @@ impl Pool {
             Some((until, why)) if Instant::now() < *until => Some(why.clone()),
             _ => None,
         }
+    }
+
+    /// Loads the trust store now, if TLS is used (`check-config`).
+    pub(crate) fn check_tls(&self) -> Result<()> {
+        self.tls_for(0).map(drop)
     }
 
     /// The TLS configuration for `server`, loading the trust store on first use. A
