@@ -596,6 +596,22 @@ fn connections_are_pooled_and_cut_ones_replaced() {
     );
 }
 
+#[test]
+fn connections_are_reopened_after_connection_max_age() {
+    let proxy = support::Proxy::start(rfc2307().port);
+    let conf = ConfFile::new(
+        &[&proxy.uri()],
+        &format!("connections = 1\nconnection_max_age = \"1s\"\n{NO_CACHE}"),
+    );
+    let r = resolver_for(&conf);
+    assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    assert_eq!(r.resolve("bob").unwrap().uid, 10002);
+    assert_eq!(proxy.accepted(), 1);
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    assert_eq!(proxy.accepted(), 2, "the old connection was reused");
+}
+
 /// A fresh resolver opens nothing until asked, and its first lookup costs one
 /// connect (+ TLS + bind): the user and memberUid searches, then the primary group's,
 /// all go on that one connection. More connections open only under concurrency.

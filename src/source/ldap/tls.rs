@@ -248,3 +248,40 @@ pub(crate) fn explain(server: &Server, error: &str) -> String {
     };
     format!("TLS: {advice} ({error})")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_literals_reach_ldap3_as_a_valid_name() {
+        let v6 = Server::parse("ldaps://[::1]:6360").unwrap();
+        assert_eq!(ldap3_uri(&v6), "ldaps://ipv6-literal.invalid:6360");
+        assert!(matches!(server_name(&v6), Ok(ServerName::IpAddress(_))));
+        let named = Server::parse("ldap://ldap.example.org").unwrap();
+        assert_eq!(ldap3_uri(&named), "ldap://ldap.example.org:389");
+        assert!(matches!(server_name(&named), Ok(ServerName::DnsName(_))));
+    }
+
+    #[test]
+    fn handshake_failures_are_explained() {
+        let s = Server::parse("ldaps://ldap.example.org").unwrap();
+        let cases = [
+            (
+                "invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))",
+                "pin this very certificate",
+            ),
+            ("invalid peer certificate: UnknownIssuer", "set ca_file"),
+            (
+                "certificate not valid for name \"x\"; certificate is only valid for y",
+                "does not name ldap.example.org",
+            ),
+            ("invalid peer certificate: Expired", "expired"),
+        ];
+        for (raw, words) in cases {
+            let text = explain(&s, raw);
+            assert!(text.contains(words) && text.contains(raw), "{text}");
+        }
+        assert_eq!(explain(&s, "connection reset"), "connection reset");
+    }
+}
