@@ -876,6 +876,27 @@ fn a_forked_child_gets_an_error_not_a_hang() {
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "{status}"
     );
+
+    // A resolver opened but not yet used has started nothing: a child can use it.
+    let conf = ConfFile::new(&[&rfc2307().ldap_uri], "");
+    let unused = resolver_for(&conf);
+    // SAFETY: as above.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let code = match unused.resolve("bob") {
+            Ok(id) if id.uid == 10002 => 0,
+            _ => 1,
+        };
+        // SAFETY: as above.
+        unsafe { libc::_exit(code) };
+    }
+    // SAFETY: as above.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child could not use a resolver opened before fork: {status}"
+    );
 }
 
 #[test]

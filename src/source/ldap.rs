@@ -5,9 +5,10 @@
 //! this works from any thread, including one that is itself inside another Tokio
 //! runtime (where ldap3's sync `LdapConn` would panic). Such a caller's thread is
 //! blocked for the lookup, as with any blocking call: async callers should use
-//! `spawn_blocking`. The runtime's threads stop when the source is dropped. A source
-//! does not survive fork(): in the child, lookups fail with `Unavailable` instead of
-//! hanging; open a new resolver there.
+//! `spawn_blocking`. The runtime starts with the first lookup and its threads stop
+//! when the source is dropped. A source used before fork() does not survive it: in the
+//! child, lookups fail with `Unavailable` instead of hanging; open a new resolver
+//! there. One opened but not yet used works in the child (it has started nothing).
 //!
 //! Connections, timeouts, failover (`pool`):
 //! - up to `connections` pooled connections, opened on demand and shared: ldap3
