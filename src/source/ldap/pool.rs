@@ -163,6 +163,8 @@ pub(crate) struct Pool {
     opening: tokio::sync::Mutex<()>,
     /// A background connect is underway.
     growing: AtomicBool,
+    /// Where the next pick starts looking.
+    next: AtomicUsize,
     next_id: AtomicU64,
     /// Per server: skip it until this instant, and why it failed.
     dead_until: Mutex<Vec<Option<(Instant, String)>>>,
@@ -188,6 +190,7 @@ impl Pool {
             open: Mutex::new(Vec::new()),
             opening: tokio::sync::Mutex::new(()),
             growing: AtomicBool::new(false),
+            next: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             needs_tls,
             tls,
@@ -223,7 +226,13 @@ impl Pool {
     fn pick(&self) -> Option<(Lease, bool)> {
         let mut open = self.open_conns();
         open.retain_mut(|c| self.usable(c));
-        let conn = open.iter().min_by_key(|c| c.busy.load(Ordering::Acquire))?;
+        // Among equally busy connections, take turns (as a round robin would): the
+        // next search of a lookup then goes out on another connection than the last.
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % open.len().max(1);
+        let conn = open[start..]
+            .iter()
+            .chain(&open[..start])
+            .min_by_key(|c| c.busy.load(Ordering::Acquire))?;
         let crowded = conn.busy.load(Ordering::Acquire) > 0 && open.len() < self.size;
         Some((
             Lease {
