@@ -16,7 +16,8 @@ use ldap3::{LdapConnAsync, LdapConnSettings, Scope, StdStream};
 use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
 
-use super::pool::{tls_config, Server};
+use super::pool::Server;
+use super::tls::Trust;
 use super::{query, search_paged, Handle};
 use crate::config::LdapConfig;
 
@@ -152,7 +153,7 @@ fn run(cfg: &LdapConfig, uri: &str, out: &mut Vec<Finding>) -> Result<(), ()> {
     // TLS
     let starttls = cfg.starttls && !server.tls;
     let tls = if server.tls || starttls {
-        let config = match tls_config(cfg.ca_file.as_deref()) {
+        let config = match Trust::load(cfg.ca_file.as_deref()).and_then(|t| t.client_config(&server)) {
             Ok(c) => c,
             Err(e) => {
                 return push(bad(
