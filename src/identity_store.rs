@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use crate::fork::PerProcess;
 use crate::identity::{Group, Identity};
 
 /// An identity as the cache stores it. The user name is usually the cache key and is
@@ -49,12 +50,23 @@ impl StoredIdentity {
 }
 
 /// Shares the strings many identities repeat (group names, shells, source labels).
-#[derive(Default)]
-pub struct Interner(Mutex<HashSet<Arc<str>>>);
+/// The set is per process: a forked child never waits on a lock a parent thread held
+/// at the fork (it starts a set of its own; the strings already stored stay valid).
+pub struct Interner(PerProcess<Mutex<HashSet<Arc<str>>>>);
+
+impl Default for Interner {
+    fn default() -> Self {
+        Interner(PerProcess::new(Mutex::default()))
+    }
+}
 
 impl Interner {
+    fn set(&self) -> &Mutex<HashSet<Arc<str>>> {
+        self.0.get_or_init(Mutex::default)
+    }
+
     fn intern(&self, text: &str) -> Arc<str> {
-        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut set = self.set().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(shared) = set.get(text) {
             return shared.clone();
         }
@@ -65,7 +77,7 @@ impl Interner {
 
     /// Forgets strings no stored identity uses any more.
     pub fn prune(&self) {
-        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut set = self.set().lock().unwrap_or_else(|p| p.into_inner());
         set.retain(|s| Arc::strong_count(s) > 1);
     }
 

@@ -13,6 +13,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod ffi;
+mod fork;
 pub mod identity;
 mod identity_store;
 pub mod mode;

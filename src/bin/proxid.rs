@@ -41,10 +41,20 @@ enum Status {
     Error = 2,
 }
 
+/// The exit status for an error: one exhaustive match, so a new variant must choose.
+/// (The `error` string of `--json` output is [`Error::kind`], also one exhaustive match.)
 fn status_of(e: &Error) -> Status {
     match e {
         Error::NotFound { .. } => Status::NotFound,
-        _ => Status::Error,
+        Error::InvalidName { .. }
+        | Error::Unavailable { .. }
+        | Error::Timeout { .. }
+        | Error::Directory { .. }
+        | Error::Config { .. }
+        | Error::ModeMismatch { .. }
+        | Error::IdentityMismatch { .. }
+        | Error::InvalidArgument(_)
+        | Error::Io { .. } => Status::Error,
     }
 }
 

@@ -1148,13 +1148,7 @@ mod tests {
                 },
                 PROXID_IDENTITY_MISMATCH,
             ),
-            (
-                Error::Io {
-                    context: "read".into(),
-                    source: io,
-                },
-                PROXID_IO,
-            ),
+            (Error::io("read", io), PROXID_IO),
         ];
         for (error, status) in cases {
             assert_eq!(status_of(&error), status, "{error}");

@@ -5,9 +5,12 @@
 //! this works from any thread, including one that is itself inside another Tokio
 //! runtime (where ldap3's sync `LdapConn` would panic). Such a caller's thread is
 //! blocked for the lookup, as with any blocking call: async callers should use
-//! `spawn_blocking`. The runtime's threads stop when the source is dropped. A source
-//! does not survive fork(): in the child, lookups fail with `Unavailable` instead of
-//! hanging; open a new resolver there.
+//! `spawn_blocking`. The runtime's threads stop when the source is dropped.
+//!
+//! Fork: a child has the parent's runtime and pool as memory but none of their threads,
+//! and the parent's sockets are shared with it. So the runtime, the pool and every lock
+//! a lookup takes are per process (`fork::PerProcess`): a child's first lookup builds
+//! its own runtime and opens its own connections; it never waits on the parent's.
 //!
 //! Connections, timeouts, failover (`pool`):
 //! - `connections` pooled connections, opened on first use and shared: ldap3
@@ -49,6 +52,7 @@ use ldap3::{LdapError, Scope, SearchEntry};
 
 use crate::config::{Config, LdapConfig, LdapSchema};
 use crate::error::{Error, Result};
+use crate::fork::PerProcess;
 use crate::identity::{ordered_groups, Group, Identity};
 use crate::source::Source;
 
@@ -69,18 +73,76 @@ const RUNTIME_THREADS: usize = 1;
 
 /// Resolves users and groups from LDAP. `Send + Sync`; share one per process.
 pub struct LdapSource {
-    inner: Arc<Inner>,
-    runtime: Option<tokio::runtime::Runtime>,
-    /// The process that built the runtime. A forked child has the runtime's memory but
-    /// none of its threads: a lookup there would wait forever, so it is refused.
-    pid: u32,
+    blueprint: Blueprint,
+    /// This process's runtime and pool; a forked child builds its own.
+    live: PerProcess<Live>,
 }
 
 impl std::fmt::Debug for LdapSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LdapSource")
-            .field("uris", &self.inner.cfg.uris)
+            .field("uris", &self.blueprint.cfg.uris)
             .finish_non_exhaustive()
+    }
+}
+
+/// What a process needs to build its own runtime and pool: the validated settings.
+struct Blueprint {
+    cfg: LdapConfig,
+    servers: Vec<Server>,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    primary_group_ttl: Duration,
+}
+
+/// A runtime and the pool whose connections its threads drive.
+struct Live {
+    inner: Arc<Inner>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            // Never blocks, so dropping the source inside an async context is safe.
+            // (Only the process that built a Live drops it: see PerProcess.)
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Blueprint {
+    fn build(&self) -> Result<Live> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(RUNTIME_THREADS)
+            // Only host-name resolution (getaddrinfo) runs on blocking threads.
+            .max_blocking_threads(RUNTIME_THREADS)
+            .thread_name("proxid-ldap")
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| Error::io("starting the LDAP client runtime", e))?;
+        let m = &self.cfg.map;
+        let user_attrs = vec![
+            m.uid.clone(),
+            m.uid_number.clone(),
+            m.gid_number.clone(),
+            m.home_directory.clone(),
+            m.login_shell.clone(),
+        ];
+        let group_attrs = vec![m.group_name.clone(), m.gid_number.clone()];
+        Ok(Live {
+            inner: Arc::new(Inner {
+                pool: Pool::new(self.cfg.clone(), self.servers.clone(), self.tls.clone()),
+                cfg: self.cfg.clone(),
+                user_attrs,
+                group_attrs,
+                primary_groups: PrimaryGroups {
+                    ttl: self.primary_group_ttl,
+                    known: Default::default(),
+                },
+            }),
+            runtime: Some(runtime),
+        })
     }
 }
 
@@ -227,40 +289,21 @@ impl LdapSource {
         } else {
             None
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(RUNTIME_THREADS)
-            // Only host-name resolution (getaddrinfo) runs on blocking threads.
-            .max_blocking_threads(RUNTIME_THREADS)
-            .thread_name("proxid-ldap")
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(|e| Error::Io {
-                context: "starting the LDAP client runtime".into(),
-                source: e,
-            })?;
-        let user_attrs = vec![
-            m.uid.clone(),
-            m.uid_number.clone(),
-            m.gid_number.clone(),
-            m.home_directory.clone(),
-            m.login_shell.clone(),
-        ];
-        let group_attrs = vec![m.group_name.clone(), m.gid_number.clone()];
+        let blueprint = Blueprint {
+            cfg,
+            servers,
+            tls,
+            primary_group_ttl: config.cache.positive_ttl,
+        };
         Ok(LdapSource {
-            inner: Arc::new(Inner {
-                pool: Pool::new(cfg.clone(), servers, tls),
-                cfg,
-                user_attrs,
-                group_attrs,
-                primary_groups: PrimaryGroups {
-                    ttl: config.cache.positive_ttl,
-                    known: Default::default(),
-                },
-            }),
-            runtime: Some(runtime),
-            pid: std::process::id(),
+            live: PerProcess::new(blueprint.build()?),
+            blueprint,
         })
+    }
+
+    /// This process's runtime and pool, built on a forked child's first lookup.
+    fn live(&self) -> Result<&Live> {
+        self.live.get_or_try_init(|| self.blueprint.build())
     }
 
     /// Runs a lookup on the private runtime and waits for it on this thread.
@@ -270,16 +313,12 @@ impl LdapSource {
         F: FnOnce(Arc<Inner>) -> Fut,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
-        if std::process::id() != self.pid {
-            return Err(unavailable(
-                "this resolver was opened before fork(); open a new one in the child",
-            ));
-        }
-        let runtime = self
+        let live = self.live()?;
+        let runtime = live
             .runtime
             .as_ref()
             .ok_or_else(|| unavailable("the LDAP source is shut down"))?;
-        let work = lookup(self.inner.clone());
+        let work = lookup(live.inner.clone());
         // Outside any runtime the caller's thread polls the lookup itself: answers
         // wake it directly instead of waking a worker that then wakes it.
         if tokio::runtime::Handle::try_current().is_err() {
@@ -316,20 +355,6 @@ impl LdapSource {
                 })
                 .await
         })
-    }
-}
-
-impl Drop for LdapSource {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            if std::process::id() == self.pid {
-                // Never blocks, so dropping the source inside an async context is safe.
-                runtime.shutdown_background();
-            } else {
-                // After fork() the runtime's threads do not exist here; leave it alone.
-                std::mem::forget(runtime);
-            }
-        }
     }
 }
 
@@ -724,7 +749,9 @@ impl Source for LdapSource {
     }
 
     fn forget_cached(&self) {
-        self.inner.primary_groups.clear();
+        if let Ok(live) = self.live() {
+            live.inner.primary_groups.clear();
+        }
     }
 
     fn user_names(&self) -> Result<Option<Vec<String>>> {

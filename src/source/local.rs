@@ -28,6 +28,12 @@ impl LocalSource {
 
 /// Runs a `get*_r` call, growing the buffer on ERANGE. `call` returns the function's
 /// return code and whether a result was produced; it gets a fresh buffer each time.
+///
+/// Only `(0, NULL)` is "not found". Any error number is "unavailable": when a module
+/// answers UNAVAIL or TRYAGAIN (nslcd or sssd down), glibc returns that module's
+/// errno, and the modules use ENOENT for "cannot reach the daemon" (measured with
+/// libnss-ldapd and no nslcd: getpwnam_r returns ENOENT). Reading ENOENT as "no such
+/// user" would cache an outage as a negative answer.
 fn with_growing_buffer<T>(
     what: &str,
     mut call: impl FnMut(&mut [libc::c_char]) -> (libc::c_int, Option<T>),
@@ -39,8 +45,6 @@ fn with_growing_buffer<T>(
         match rc {
             0 => return Ok(found),
             libc::ERANGE if size < MAX_BUFFER => size *= 2,
-            // glibc documents these as "not found" for the *_r calls.
-            libc::ENOENT | libc::ESRCH | libc::EBADF | libc::EPERM => return Ok(None),
             rc => {
                 return Err(Error::Unavailable {
                     source_name: "local".into(),
@@ -151,8 +155,33 @@ fn getgrgid(gid: u32) -> Result<Option<Group>> {
     })
 }
 
+/// A group name no registry holds, asked for to learn whether every group source
+/// answers (see [`getgrouplist`]).
+const PROBE_GROUP: &CStr = c"proxid-health-probe.invalid";
+
 /// Every GID the user is in, as glibc's getgrouplist reports it (primary first).
+///
+/// getgrouplist cannot report errors: a group source that is down (nslcd stopped)
+/// silently contributes no groups, and a user would lose a protected group's
+/// protection. So the group database is probed with a name no source holds, which
+/// every configured source must answer: if that lookup fails, so may have this one,
+/// and the groups are `Unavailable`, never a shorter list. (A source followed by
+/// another that answers "not found", `sss files`, hides its outage from glibc itself.)
 fn getgrouplist(name: &CStr, primary: u32) -> Result<Vec<u32>> {
+    let gids = getgrouplist_unchecked(name, primary)?;
+    getgrnam(PROBE_GROUP).map_err(|e| match e {
+        Error::Unavailable { detail, .. } => Error::Unavailable {
+            source_name: "local".into(),
+            detail: format!(
+                "the group database does not answer, so {name:?}'s groups are unknown ({detail})"
+            ),
+        },
+        e => e,
+    })?;
+    Ok(gids)
+}
+
+fn getgrouplist_unchecked(name: &CStr, primary: u32) -> Result<Vec<u32>> {
     let mut capacity: usize = 64;
     loop {
         let mut gids = vec![0 as libc::gid_t; capacity];
