@@ -16,7 +16,7 @@ use support::{rfc2307, BlackHole, ConfFile};
 
 const FORKS: usize = 100;
 /// A child still running after this long is hung (SIGALRM kills it).
-const CHILD_ALARM_S: u32 = 20;
+const CHILD_ALARM_S: u32 = 10;
 /// Every lookup misses, so parent threads always have lookups in flight.
 const NO_CACHE: &str = "[cache]\npositive_ttl = \"0s\"\nnegative_ttl = \"0s\"\n";
 
@@ -124,9 +124,17 @@ fn sec_11_4_fork_during_inflight_local_lookups() {
             })
         });
         failures.extend(reap(pid).err());
+        if !failures.is_empty() {
+            break; // one hung child is proof enough; do not wait for 99 more
+        }
     }
     drop(busy);
-    assert!(failures.is_empty(), "{failures:?}");
+    assert!(
+        failures.is_empty(),
+        "{} of the children: {:?}",
+        failures.len(),
+        failures.first()
+    );
 }
 
 #[test]
@@ -166,7 +174,12 @@ fn sec_11_4_fork_during_inflight_ldap_black_hole() {
     for p in parents {
         assert!(p.join().unwrap().is_err(), "a black hole answered");
     }
-    assert!(failures.is_empty(), "{failures:?}");
+    assert!(
+        failures.is_empty(),
+        "{} of the children: {:?}",
+        failures.len(),
+        failures.first()
+    );
 }
 
 #[test]
@@ -191,9 +204,17 @@ fn sec_11_4_fork_during_inflight_ldap_lookups_real_slapd() {
             })
         });
         failures.extend(reap(pid).err());
+        if !failures.is_empty() {
+            break; // one hung child is proof enough; do not wait for 99 more
+        }
     }
     drop(busy);
-    assert!(failures.is_empty(), "{failures:?}");
+    assert!(
+        failures.is_empty(),
+        "{} of the children: {:?}",
+        failures.len(),
+        failures.first()
+    );
     // The parent's own runtime and pool still work after all those children.
     assert_eq!(resolver.resolve("alice").unwrap().uid, 10001);
 }

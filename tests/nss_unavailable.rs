@@ -15,9 +15,14 @@ const UNKNOWN: &str = "proxid-no-such-user";
 fn usable() -> bool {
     // SAFETY: plain syscall.
     let root = unsafe { libc::geteuid() } == 0;
-    let module = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib"]
-        .iter()
-        .any(|d| std::path::Path::new(d).join("libnss_ldap.so.2").exists());
+    let module = [
+        "/lib/x86_64-linux-gnu",
+        "/usr/lib/x86_64-linux-gnu",
+        "/lib64",
+        "/usr/lib",
+    ]
+    .iter()
+    .any(|d| std::path::Path::new(d).join("libnss_ldap.so.2").exists());
     if !(root && module) {
         eprintln!(
             "SKIPPED: needs root (unshare -m) and libnss-ldapd (scripts/test-all.sh installs it)"
