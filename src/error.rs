@@ -29,7 +29,8 @@ pub enum Error {
     #[error("{source_name} unavailable: {detail}")]
     Unavailable { source_name: String, detail: String },
 
-    /// The source did not answer within the configured time. Like `Unavailable`.
+    /// The source did not answer within the configured time. Like `Unavailable`: retry
+    /// later; the answer is unknown.
     #[error("{source_name} timed out after {after_ms} ms")]
     Timeout { source_name: String, after_ms: u64 },
 
@@ -46,11 +47,13 @@ pub enum Error {
     #[error("resolution mode mismatch: {detail}")]
     ModeMismatch { detail: String },
 
-    /// The client's IDs differ from the server's resolution of the same name.
+    /// The client's IDs differ from the server's resolution of the same name. Refuse
+    /// the request; fix whichever registry is wrong.
     #[error("identity mismatch for {name}: {detail}")]
     IdentityMismatch { name: String, detail: String },
 
     /// A caller-supplied argument is unusable (bad assertion JSON, bad principal rule...).
+    /// Fix the argument; retrying will not help.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
