@@ -133,8 +133,19 @@ fn abandoned() -> Error {
     }
 }
 
+/// Errors that mean "the source could not say": stale answers may stand in.
 fn is_outage(e: &Error) -> bool {
-    matches!(e, Error::Unavailable { .. } | Error::Timeout { .. })
+    match e {
+        Error::Unavailable { .. } | Error::Timeout { .. } => true,
+        Error::InvalidName { .. }
+        | Error::NotFound { .. }
+        | Error::Directory { .. }
+        | Error::Config { .. }
+        | Error::ModeMismatch { .. }
+        | Error::IdentityMismatch { .. }
+        | Error::InvalidArgument(_)
+        | Error::Io { .. } => false,
+    }
 }
 
 impl<K, V, R> Cache<K, V, R>
