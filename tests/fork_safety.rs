@@ -218,3 +218,17 @@ fn sec_11_4_fork_during_inflight_ldap_lookups_real_slapd() {
     // The parent's own runtime and pool still work after all those children.
     assert_eq!(resolver.resolve("alice").unwrap().uid, 10001);
 }
+
+#[test]
+fn sec_11_4_a_child_drops_the_resolver_it_inherited() {
+    let conf = ConfFile::new(&[&rfc2307().ldap_uri], "");
+    let resolver = Resolver::new(conf.config()).unwrap();
+    assert_eq!(resolver.resolve("alice").unwrap().uid, 10001);
+    let pid = fork_child(move || {
+        let ok = resolver.resolve("bob").is_ok_and(|b| b.uid == 10002);
+        // Stops the child's own runtime; the parent's is not waited on.
+        drop(resolver);
+        ok
+    });
+    assert_eq!(reap(pid), Ok(()));
+}
