@@ -193,6 +193,14 @@ fn sec_11_14_coalesced_callers_get_the_leaders_error() {
         Error::Directory {
             detail: "two entries".into(),
         },
+        Error::Io {
+            context: "reading /etc/passwd".into(),
+            source: Arc::new(std::io::Error::from_raw_os_error(libc::EACCES)),
+        },
+        Error::Config {
+            file: "/etc/proxid.conf".into(),
+            message: "bad key".into(),
+        },
     ];
     for error in errors {
         let (dir, r) = setup();
@@ -219,6 +227,9 @@ fn sec_11_14_coalesced_callers_get_the_leaders_error() {
         {
             assert_eq!(e.kind(), error.kind(), "{e}");
             assert_eq!(e.to_string(), error.to_string());
+            if let (Error::Io { source: got, .. }, Error::Io { source: want, .. }) = (&e, &error) {
+                assert_eq!(got.raw_os_error(), want.raw_os_error());
+            }
         }
     }
 }
