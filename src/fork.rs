@@ -29,7 +29,8 @@ pub(crate) struct Stamp {
 impl Stamp {
     /// The calling process.
     pub(crate) fn current() -> Stamp {
-        if !HANDLER.swap(true, Ordering::SeqCst) {
+        // A load first: a swap on every call would bounce the line between threads.
+        if !HANDLER.load(Ordering::Relaxed) && !HANDLER.swap(true, Ordering::SeqCst) {
             // SAFETY: registers a plain function with no captured state; glibc ties
             // it to this object (__dso_handle), so a dlclose unregisters it.
             unsafe { libc::pthread_atfork(None, None, Some(in_child)) };

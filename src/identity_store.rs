@@ -65,8 +65,7 @@ impl Interner {
         self.0.get_or_init(Mutex::default)
     }
 
-    fn intern(&self, text: &str) -> Arc<str> {
-        let mut set = self.set().lock().unwrap_or_else(|p| p.into_inner());
+    fn intern(set: &mut HashSet<Arc<str>>, text: &str) -> Arc<str> {
         if let Some(shared) = set.get(text) {
             return shared.clone();
         }
@@ -83,6 +82,9 @@ impl Interner {
 
     /// The stored form of `identity`, found under the key `asked`.
     pub fn store(&self, asked: &str, identity: &Identity) -> StoredIdentity {
+        // One lock for the whole identity rather than one per string.
+        let mut set = self.set().lock().unwrap_or_else(|p| p.into_inner());
+        let set = &mut *set;
         StoredIdentity {
             name: (identity.name != asked).then(|| identity.name.as_str().into()),
             uid: identity.uid,
@@ -90,11 +92,11 @@ impl Interner {
             groups: identity
                 .groups
                 .iter()
-                .map(|g| (g.gid, self.intern(&g.name)))
+                .map(|g| (g.gid, Self::intern(set, &g.name)))
                 .collect(),
             home: identity.home.as_str().into(),
-            shell: self.intern(&identity.shell),
-            source: self.intern(&identity.source),
+            shell: Self::intern(set, &identity.shell),
+            source: Self::intern(set, &identity.source),
         }
     }
 }
