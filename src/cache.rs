@@ -2,6 +2,12 @@
 //! on entries (least recently used out first), stale serving while the source is
 //! unavailable, and request coalescing (concurrent misses for one key cost one lookup).
 //!
+//! Two promises beyond speed: an invalidation wins over every lookup already in flight
+//! (each invalidation bumps a generation; a leader stores its answer only if none
+//! happened since it started, checked and stored under a gate invalidations close), and
+//! a forked child never waits on a lookup or a lock of the parent's other threads (the
+//! in-flight table and the locks are per process, see `fork`).
+//!
 //! Read-mostly and lock-free on hits: a hit pins an epoch (thread-local bookkeeping in
 //! `papaya`/`seize`, no shared writes) and copies the value out. Time comes from an
 //! injected [`Clock`], so tests move time by hand instead of sleeping.
@@ -9,11 +15,12 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::config::CacheConfig;
 use crate::error::{Error, Result};
+use crate::fork::PerProcess;
 
 /// A monotonic clock: time since an arbitrary start.
 pub trait Clock: Send + Sync {
@@ -70,13 +77,34 @@ struct Entry<V> {
     last_used: AtomicU64,
 }
 
-/// What waiters of a coalesced lookup receive: the value, or the error's kind and text.
-type Landing<R> = Result<Option<R>, (&'static str, String)>;
+/// What waiters of a coalesced lookup receive: exactly the leader's value or error.
+type Landing<R> = Result<Option<R>>;
 
 /// An in-progress lookup other callers for the same key wait on.
 struct Flight<R> {
     result: Mutex<Option<Landing<R>>>,
     done: Condvar,
+}
+
+type Flights<K, R> = Mutex<HashMap<K, Arc<Flight<R>>>>;
+
+/// Everything a lookup may wait on. One per process: a forked child starts with none
+/// of the parent's flights and none of its (possibly held) locks.
+struct Local<K, R> {
+    flights: Flights<K, R>,
+    evicting: Mutex<()>,
+    /// Readers: a leader checking the generation and storing. Writer: an invalidation.
+    gate: RwLock<()>,
+}
+
+impl<K, R> Default for Local<K, R> {
+    fn default() -> Self {
+        Local {
+            flights: Mutex::new(HashMap::new()),
+            evicting: Mutex::new(()),
+            gate: RwLock::new(()),
+        }
+    }
 }
 
 /// A TTL cache from `K` to "found `V`" or "not found". Reads are lock-free (a
@@ -85,8 +113,9 @@ struct Flight<R> {
 /// anyway. `R` is what a read hands out, built from `&V` while the entry is pinned.
 pub struct Cache<K, V, R> {
     map: papaya::HashMap<K, Entry<V>>,
-    flights: Mutex<HashMap<K, Arc<Flight<R>>>>,
-    evicting: Mutex<()>,
+    local: PerProcess<Local<K, R>>,
+    /// Bumped by every invalidation.
+    generation: AtomicU64,
     config: CacheConfig,
     clock: Arc<dyn Clock>,
     read: fn(&K, &V) -> R,
@@ -96,24 +125,27 @@ fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Waiters of a coalesced lookup get the leader's error again. `Error` holds an
-/// `io::Error` and is not `Clone`, so the kind callers act on is kept and the rest
-/// travels as text.
-fn replay(kind: &str, message: &str) -> Error {
-    match kind {
-        "timeout" | "unavailable" => Error::Unavailable {
-            source_name: "source".into(),
-            detail: message.into(),
-        },
-        "invalid_name" => Error::InvalidArgument(message.into()),
-        _ => Error::Directory {
-            detail: message.into(),
-        },
+/// What waiters get when the leader panicked instead of answering.
+fn abandoned() -> Error {
+    Error::Unavailable {
+        source_name: "source".into(),
+        detail: "lookup abandoned".into(),
     }
 }
 
+/// Errors that mean "the source could not say": stale answers may stand in.
 fn is_outage(e: &Error) -> bool {
-    matches!(e, Error::Unavailable { .. } | Error::Timeout { .. })
+    match e {
+        Error::Unavailable { .. } | Error::Timeout { .. } => true,
+        Error::InvalidName { .. }
+        | Error::NotFound { .. }
+        | Error::Directory { .. }
+        | Error::Config { .. }
+        | Error::ModeMismatch { .. }
+        | Error::IdentityMismatch { .. }
+        | Error::InvalidArgument(_)
+        | Error::Io { .. } => false,
+    }
 }
 
 impl<K, V, R> Cache<K, V, R>
@@ -126,8 +158,8 @@ where
     pub fn new(config: CacheConfig, clock: Arc<dyn Clock>, read: fn(&K, &V) -> R) -> Self {
         Cache {
             map: papaya::HashMap::new(),
-            flights: Mutex::new(HashMap::new()),
-            evicting: Mutex::new(()),
+            local: PerProcess::new(Local::default()),
+            generation: AtomicU64::new(0),
             config,
             clock,
             read,
@@ -136,6 +168,33 @@ where
 
     fn now(&self) -> u64 {
         ms(self.clock.now())
+    }
+
+    fn local(&self) -> &Local<K, R> {
+        self.local.get_or_init(Local::default)
+    }
+
+    /// Runs an invalidation: no leader stores while it runs, none that started before
+    /// it stores afterwards, and lookups arriving afterwards do not join a flight that
+    /// started before it.
+    fn invalidating(&self, forget: impl FnOnce()) {
+        let local = self.local();
+        let _closed = local.gate.write().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        local
+            .flights
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        forget();
+    }
+
+    /// Stores a leader's answer unless an invalidation ran since `born`.
+    fn insert_unless_invalidated(&self, key: K, value: Option<V>, born: u64) {
+        let _open = self.local().gate.read().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::SeqCst) == born {
+            self.insert(key, value);
+        }
     }
 
     /// The cached answer if it is still within its TTL.
@@ -189,7 +248,7 @@ where
     /// Drops the least recently used eighth of the entries at once, so eviction costs
     /// O(log n) per insert on average instead of a scan per insert.
     fn evict_least_recent(&self) {
-        let Ok(_only_one_evictor) = self.evicting.try_lock() else {
+        let Ok(_only_one_evictor) = self.local().evicting.try_lock() else {
             return;
         };
         let map = self.map.pin();
@@ -213,21 +272,26 @@ where
         }
     }
 
-    /// Forgets one key.
+    /// Forgets one key. Lookups in flight do not store what they read before.
     pub fn remove(&self, key: &K) {
-        self.map.pin().remove(key);
+        self.invalidating(|| {
+            self.map.pin().remove(key);
+        });
     }
 
-    /// Forgets every entry whose key and found value match `pred`.
+    /// Forgets every entry whose key and found value match `pred`. Lookups in flight
+    /// do not store what they read before.
     pub fn remove_where(&self, pred: impl Fn(&K, &V) -> bool) {
-        self.map
-            .pin()
-            .retain(|k, e| !e.value.as_ref().is_some_and(|v| pred(k, v)));
+        self.invalidating(|| {
+            self.map
+                .pin()
+                .retain(|k, e| !e.value.as_ref().is_some_and(|v| pred(k, v)));
+        });
     }
 
-    /// Forgets everything.
+    /// Forgets everything. Lookups in flight do not store what they read before.
     pub fn clear(&self) {
-        self.map.pin().clear();
+        self.invalidating(|| self.map.pin().clear());
     }
 
     /// Number of entries, found and not-found.
@@ -250,8 +314,9 @@ where
         if let Some(hit) = self.fresh(key, now) {
             return Ok((hit, Freshness::Fresh));
         }
+        let local = self.local();
         let (flight, leader) = {
-            let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+            let mut flights = local.flights.lock().unwrap_or_else(|p| p.into_inner());
             match flights.get(key) {
                 Some(f) => (f.clone(), false),
                 None => {
@@ -267,20 +332,18 @@ where
         let outcome = if leader {
             // Lands the flight even if `fetch` panics, so waiters never hang.
             let mut landing = LandFlight {
-                flights: &self.flights,
+                flights: &local.flights,
                 key,
                 flight: &flight,
                 result: None,
             };
+            let born = self.generation.load(Ordering::SeqCst);
             let result = fetch().map(|value| {
                 let out = value.as_ref().map(|v| (self.read)(key, v));
-                self.insert(key.clone(), value);
+                self.insert_unless_invalidated(key.clone(), value, born);
                 out
             });
-            landing.result = Some(match &result {
-                Ok(v) => Ok(v.clone()),
-                Err(e) => Err((e.kind(), e.to_string())),
-            });
+            landing.result = Some(result.clone());
             drop(landing);
             result
         } else {
@@ -288,11 +351,7 @@ where
             while slot.is_none() {
                 slot = flight.done.wait(slot).unwrap_or_else(|p| p.into_inner());
             }
-            match slot.clone() {
-                Some(Ok(v)) => Ok(v),
-                Some(Err((kind, message))) => Err(replay(kind, &message)),
-                None => Err(replay("unavailable", "lookup abandoned")),
-            }
+            slot.clone().unwrap_or_else(|| Err(abandoned()))
         };
         match outcome {
             Ok(value) => Ok((value, Freshness::Fresh)),
@@ -307,7 +366,7 @@ where
 
 /// Publishes the leader's result (or "abandoned" on panic) and retires the flight.
 struct LandFlight<'a, K: Hash + Eq, R> {
-    flights: &'a Mutex<HashMap<K, Arc<Flight<R>>>>,
+    flights: &'a Flights<K, R>,
     key: &'a K,
     flight: &'a Arc<Flight<R>>,
     result: Option<Landing<R>>,
@@ -315,16 +374,17 @@ struct LandFlight<'a, K: Hash + Eq, R> {
 
 impl<K: Hash + Eq, R> Drop for LandFlight<'_, K, R> {
     fn drop(&mut self) {
-        let result = self
-            .result
-            .take()
-            .unwrap_or_else(|| Err(("unavailable", "lookup abandoned".into())));
+        let result = self.result.take().unwrap_or_else(|| Err(abandoned()));
         *self.flight.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
         self.flight.done.notify_all();
-        self.flights
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(self.key);
+        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+        // An invalidation may have detached this flight and a newer one taken its key.
+        if flights
+            .get(self.key)
+            .is_some_and(|f| Arc::ptr_eq(f, self.flight))
+        {
+            flights.remove(self.key);
+        }
     }
 }
 
@@ -470,7 +530,7 @@ mod tests {
     /// map holds one reference, each caller another), so the test does not race.
     fn wait_for_waiters(cache: &TestCache, key: &str, threads: usize) {
         for _ in 0..10_000 {
-            let flights = cache.flights.lock().unwrap();
+            let flights = cache.local().flights.lock().unwrap();
             if flights.get(key).map_or(0, Arc::strong_count) > threads {
                 return;
             }
@@ -520,6 +580,112 @@ mod tests {
                     assert_eq!(err.kind(), "unavailable");
                 });
             }
+        });
+    }
+
+    /// Every kind of error a leader can meet reaches its waiters unchanged.
+    #[test]
+    fn sec_11_14_waiters_get_exactly_the_leaders_error() {
+        let errors = [
+            Error::Timeout {
+                source_name: "ldap".into(),
+                after_ms: 1500,
+            },
+            Error::invalid_name("a\nb", "contains a newline"),
+            Error::io(
+                "reading /etc/passwd",
+                std::io::Error::from_raw_os_error(libc::EACCES),
+            ),
+            Error::config("/etc/proxid.conf", "bad key"),
+            Error::Directory {
+                detail: "two entries".into(),
+            },
+            down(),
+        ];
+        for leader_error in errors {
+            let (cache, _clock) = setup(100);
+            let gate = std::sync::Barrier::new(4);
+            let seen: Vec<Error> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..4)
+                    .map(|_| {
+                        s.spawn(|| {
+                            gate.wait();
+                            cache
+                                .get_or_fetch(&"alice".to_string(), || {
+                                    wait_for_waiters(&cache, "alice", 4);
+                                    Err(leader_error.clone())
+                                })
+                                .unwrap_err()
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for e in seen {
+                assert_eq!(e.kind(), leader_error.kind());
+                assert_eq!(e.to_string(), leader_error.to_string());
+                if let (Error::Io { source: a, .. }, Error::Io { source: b, .. }) =
+                    (&e, &leader_error)
+                {
+                    assert_eq!(a.raw_os_error(), b.raw_os_error());
+                }
+            }
+        }
+    }
+
+    /// A lookup that read the source before an invalidation does not store its answer
+    /// after it, whichever way the cache was invalidated.
+    #[test]
+    fn sec_11_5_invalidation_beats_a_lookup_in_flight() {
+        type Invalidate = fn(&TestCache);
+        let ways: [Invalidate; 3] = [
+            |c| c.remove(&"alice".to_string()),
+            |c| c.remove_where(|_, _| true),
+            |c| c.clear(),
+        ];
+        for invalidate in ways {
+            let (cache, _clock) = setup(100);
+            let (read, go) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    let old = cache.get_or_fetch(&"alice".to_string(), || {
+                        read.wait(); // the source has been read...
+                        go.wait(); // ...and is changed and invalidated meanwhile
+                        Ok(Some(1))
+                    });
+                    assert_eq!(old.unwrap().0, Some(1), "the caller gets what was read");
+                });
+                read.wait();
+                invalidate(&cache);
+                go.wait();
+            });
+            let fresh = cache.get_or_fetch(&"alice".to_string(), || Ok(Some(2)));
+            assert_eq!(fresh.unwrap().0, Some(2), "asked the source again");
+        }
+    }
+
+    /// A lookup arriving after an invalidation does not join a flight that started
+    /// before it (it would receive the old answer).
+    #[test]
+    fn sec_11_5_lookups_after_invalidation_do_not_join_an_older_flight() {
+        let (cache, _clock) = setup(100);
+        let (read, go) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                cache
+                    .get_or_fetch(&"alice".to_string(), || {
+                        read.wait();
+                        go.wait();
+                        Ok(Some(1))
+                    })
+                    .unwrap();
+            });
+            read.wait();
+            cache.remove(&"alice".to_string());
+            // The old leader is still in flight.
+            let fresh = cache.get_or_fetch(&"alice".to_string(), || Ok(Some(2)));
+            go.wait();
+            assert_eq!(fresh.unwrap().0, Some(2));
         });
     }
 

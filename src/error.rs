@@ -2,12 +2,18 @@
 //! the foreign front doors flatten these into fixed status codes (see `ffi`).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Result alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong while loading configuration, resolving or deciding.
-#[derive(Debug, thiserror::Error)]
+///
+/// Cheap to clone (the one non-`Clone` payload, an `io::Error`, is shared), so callers
+/// that waited on another thread's lookup receive exactly its error. Code that acts on
+/// the kind of error matches on the variants, exhaustively, never on [`Error::kind`]'s
+/// text.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The name was rejected before any lookup (empty, NUL, too long, not UTF-8, or a
     /// malformed principal). Fix the input; retrying will not help.
@@ -23,7 +29,8 @@ pub enum Error {
     #[error("{source_name} unavailable: {detail}")]
     Unavailable { source_name: String, detail: String },
 
-    /// The source did not answer within the configured time. Like `Unavailable`.
+    /// The source did not answer within the configured time. Like `Unavailable`: retry
+    /// later; the answer is unknown.
     #[error("{source_name} timed out after {after_ms} ms")]
     Timeout { source_name: String, after_ms: u64 },
 
@@ -40,20 +47,23 @@ pub enum Error {
     #[error("resolution mode mismatch: {detail}")]
     ModeMismatch { detail: String },
 
-    /// The client's IDs differ from the server's resolution of the same name.
+    /// The client's IDs differ from the server's resolution of the same name. Refuse
+    /// the request; fix whichever registry is wrong.
     #[error("identity mismatch for {name}: {detail}")]
     IdentityMismatch { name: String, detail: String },
 
     /// A caller-supplied argument is unusable (bad assertion JSON, bad principal rule...).
+    /// Fix the argument; retrying will not help.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
-    /// An operating-system call failed for a reason other than "not found".
+    /// An operating-system call failed for a reason other than "not found" (a file
+    /// that cannot be read, a thread that cannot start). Fix what `context` names.
     #[error("{context}: {source}")]
     Io {
         context: String,
         #[source]
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
 }
 
@@ -67,6 +77,13 @@ impl Error {
 
     pub(crate) fn not_found(what: impl Into<String>) -> Self {
         Error::NotFound { what: what.into() }
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source: Arc::new(source),
+        }
     }
 
     pub(crate) fn config(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {

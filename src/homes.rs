@@ -252,10 +252,10 @@ impl LocalBase {
             )
         };
         if fd < 0 {
-            return Err(Error::Io {
-                context: format!("opening --local {}", path.display()),
-                source: errno(),
-            });
+            return Err(Error::io(
+                format!("opening --local {}", path.display()),
+                errno(),
+            ));
         }
         Ok(LocalBase {
             // SAFETY: fd was just opened and is owned by nobody else.

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use crate::fork::PerProcess;
 use crate::identity::{Group, Identity};
 
 /// An identity as the cache stores it. The user name is usually the cache key and is
@@ -51,12 +52,22 @@ impl StoredIdentity {
 }
 
 /// Shares the strings many identities repeat (group names, shells, source labels).
-#[derive(Default)]
-pub struct Interner(Mutex<HashSet<Arc<str>>>);
+/// The set is per process: a forked child never waits on a lock a parent thread held
+/// at the fork (it starts a set of its own; the strings already stored stay valid).
+pub struct Interner(PerProcess<Mutex<HashSet<Arc<str>>>>);
+
+impl Default for Interner {
+    fn default() -> Self {
+        Interner(PerProcess::new(Mutex::default()))
+    }
+}
 
 impl Interner {
-    fn intern(&self, text: &str) -> Arc<str> {
-        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+    fn set(&self) -> &Mutex<HashSet<Arc<str>>> {
+        self.0.get_or_init(Mutex::default)
+    }
+
+    fn intern(set: &mut HashSet<Arc<str>>, text: &str) -> Arc<str> {
         if let Some(shared) = set.get(text) {
             return shared.clone();
         }
@@ -67,12 +78,15 @@ impl Interner {
 
     /// Forgets strings no stored identity uses any more.
     pub fn prune(&self) {
-        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut set = self.set().lock().unwrap_or_else(|p| p.into_inner());
         set.retain(|s| Arc::strong_count(s) > 1);
     }
 
     /// The stored form of `identity`, found under the key `asked`.
     pub fn store(&self, asked: &str, identity: &Identity) -> StoredIdentity {
+        // One lock for the whole identity rather than one per string.
+        let mut set = self.set().lock().unwrap_or_else(|p| p.into_inner());
+        let set = &mut *set;
         StoredIdentity {
             name: (identity.name != asked).then(|| identity.name.as_str().into()),
             uid: identity.uid,
@@ -80,11 +94,11 @@ impl Interner {
             groups: identity
                 .groups
                 .iter()
-                .map(|g| (g.gid, self.intern(&g.name)))
+                .map(|g| (g.gid, Self::intern(set, &g.name)))
                 .collect(),
             home: identity.home.as_str().into(),
-            shell: self.intern(&identity.shell),
-            source: self.intern(&identity.source),
+            shell: Self::intern(set, &identity.shell),
+            source: Self::intern(set, &identity.source),
             hidden_gids: identity.hidden_gids.as_slice().into(),
         }
     }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod doctor;
 pub mod error;
 pub mod ffi;
+mod fork;
 pub mod homes;
 pub mod id_range;
 pub mod identity;

@@ -19,8 +19,11 @@ pub struct Resolver {
     source: Arc<dyn Source>,
     /// Name -> identity (or "no such user").
     by_name: Cache<String, StoredIdentity, Identity>,
-    /// UID -> name; the identity itself lives once, under its name.
-    by_uid: Cache<u32, Box<str>, String>,
+    /// UID -> identity, as the source answers by UID. Never filled from a by-name
+    /// answer: with two users on one UID (or an LDAP entry with two names) the answer
+    /// by UID is the source's own (glibc: the first in /etc/passwd), whatever was
+    /// asked before.
+    by_uid: Cache<u32, StoredIdentity, Identity>,
     /// Group name -> group.
     groups: Cache<String, Group, Group>,
     interner: Interner,
@@ -85,8 +88,8 @@ impl Resolver {
             by_name: Cache::new(config.cache.clone(), clock.clone(), |name, stored| {
                 stored.to_identity(name)
             }),
-            by_uid: Cache::new(config.cache.clone(), clock.clone(), |_, name| {
-                name.to_string()
+            by_uid: Cache::new(config.cache.clone(), clock.clone(), |_, stored| {
+                stored.to_identity("")
             }),
             groups: Cache::new(config.cache.clone(), clock, |_, group| group.clone()),
             interner: Interner::default(),
@@ -136,35 +139,17 @@ impl Resolver {
 
     fn fetch_by_name(&self, name: &str) -> Result<Option<StoredIdentity>> {
         let found = self.source.user_by_name(name)?;
-        if let Some(identity) = &found {
-            self.by_uid
-                .insert(identity.uid, Some(identity.name.as_str().into()));
-        }
         Ok(found.map(|identity| self.interner.store(name, &identity)))
     }
 
-    /// Resolves a UID.
+    /// Resolves a UID: the source's answer by UID, cached by UID only.
     pub fn resolve_uid(&self, uid: u32) -> Result<Identity> {
-        let (name, _) = self.by_uid.get_or_fetch(&uid, || {
+        let (found, _) = self.by_uid.get_or_fetch(&uid, || {
             let found = self.source.user_by_uid(uid)?;
-            Ok(found.map(|identity| {
-                let stored = self.interner.store(&identity.name, &identity);
-                self.by_name.insert(identity.name.clone(), Some(stored));
-                identity.name.into_boxed_str()
-            }))
+            // Stored under no name, so the stored form keeps the registry's.
+            Ok(found.map(|identity| self.interner.store("", &identity)))
         })?;
-        let name = name.ok_or_else(|| Error::not_found(format!("uid {uid}")))?;
-        match self.resolve(&name) {
-            // Keys stay consistent: a name whose UID changed is looked up by UID again.
-            Ok(identity) if identity.uid == uid => Ok(identity),
-            Ok(_) | Err(Error::NotFound { .. }) => {
-                self.by_uid.remove(&uid);
-                self.source
-                    .user_by_uid(uid)?
-                    .ok_or_else(|| Error::not_found(format!("uid {uid}")))
-            }
-            Err(e) => Err(e),
-        }
+        found.ok_or_else(|| Error::not_found(format!("uid {uid}")))
     }
 
     /// Looks up a group by name.
@@ -203,7 +188,8 @@ impl Resolver {
                 // point at the name even when the name entry is gone.
                 self.by_name
                     .remove_where(|asked, stored| stored.name(asked) == name);
-                self.by_uid.remove_where(|_, cached| &**cached == name);
+                self.by_uid
+                    .remove_where(|_, stored| stored.name("") == name);
             }
         }
     }

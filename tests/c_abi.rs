@@ -510,3 +510,22 @@ fn sec_11_1_setuid_helper_ignores_proxid_conf() {
         "a setuid helper read KRB5_CONFIG: {attacked}"
     );
 }
+
+/// Issue 11 point 4 from C: forks while 8 threads resolve, 100 times; every child
+/// resolves with the parent's resolver under an alarm (a hang fails).
+#[test]
+fn sec_11_4_c_fork_during_inflight_lookups() {
+    let b = built();
+    let config = b.out.join("no-cache.conf");
+    std::fs::write(
+        &config,
+        "[resolution]\nmode = \"client\"\n[cache]\npositive_ttl = \"0s\"\nnegative_ttl = \"0s\"\n",
+    )
+    .expect("write config");
+    let summary = run_c_test(
+        &[],
+        "test_fork",
+        &[config.to_str().expect("UTF-8 path"), "100"],
+    );
+    assert!(summary.contains(" 0 failures"), "{summary}");
+}

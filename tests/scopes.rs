@@ -34,8 +34,8 @@ fn conf(scope: &str) -> String {
         r#"
 [impersonation]
 superuser = "mapr"
-protected_users = ["hdfs", "nosuchuser"]
-protected_groups = ["wheel", "nosuchgroup"]
+protected_users = ["hdfs"]
+protected_groups = ["wheel"]
 
 [[impersonation.proxy]]
 user = "svc"

@@ -718,9 +718,23 @@ unsafe fn passwd_reply(
     match found {
         // SAFETY: forwarded contract.
         Ok(identity) => unsafe { fill_passwd(&identity, pwd, buf, buflen, result) },
-        Err(Error::NotFound { .. } | Error::InvalidName { .. }) => 0,
-        Err(Error::Timeout { .. }) => libc::ETIMEDOUT,
-        Err(_) => libc::EIO,
+        Err(e) => errno_of(&e),
+    }
+}
+
+/// The getpw*_r return value for an error, as glibc's own: "not found" is 0 with a
+/// NULL result. One exhaustive match, so a new variant must choose.
+fn errno_of(e: &Error) -> c_int {
+    match e {
+        Error::NotFound { .. } | Error::InvalidName { .. } => 0,
+        Error::Timeout { .. } => libc::ETIMEDOUT,
+        Error::Unavailable { .. }
+        | Error::Directory { .. }
+        | Error::Config { .. }
+        | Error::ModeMismatch { .. }
+        | Error::IdentityMismatch { .. }
+        | Error::InvalidArgument(_)
+        | Error::Io { .. } => libc::EIO,
     }
 }
 
@@ -1259,13 +1273,7 @@ mod tests {
                 },
                 PROXID_IDENTITY_MISMATCH,
             ),
-            (
-                Error::Io {
-                    context: "read".into(),
-                    source: io,
-                },
-                PROXID_IO,
-            ),
+            (Error::io("read", io), PROXID_IO),
         ];
         for (error, status) in cases {
             assert_eq!(status_of(&error), status, "{error}");

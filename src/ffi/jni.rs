@@ -60,43 +60,27 @@ impl From<Error> for Failure {
 
 type Outcome<T> = Result<T, Failure>;
 
-/// The `org.proxid` exception class for an error kind. Kinds this table does not
-/// know yet (a variant added later) fall back to the base class, with the kind kept.
-fn exception_class(kind: &str) -> Option<&'static JNIStr> {
-    Some(match kind {
-        "invalid_name" => jni_str!("org/proxid/InvalidNameException"),
-        "not_found" => jni_str!("org/proxid/NotFoundException"),
-        "unavailable" => jni_str!("org/proxid/UnavailableException"),
-        "timeout" => jni_str!("org/proxid/TimeoutException"),
-        "directory" => jni_str!("org/proxid/DirectoryException"),
-        "config" => jni_str!("org/proxid/ConfigException"),
-        "mode_mismatch" => jni_str!("org/proxid/ModeMismatchException"),
-        "identity_mismatch" => jni_str!("org/proxid/IdentityMismatchException"),
-        "invalid_argument" => jni_str!("org/proxid/InvalidArgumentException"),
-        "io" => jni_str!("org/proxid/SystemException"),
-        _ => return None,
-    })
+/// The `org.proxid` exception class for an error: one exhaustive match, so a new
+/// variant cannot compile without choosing its class.
+fn exception_class(e: &Error) -> &'static JNIStr {
+    match e {
+        Error::InvalidName { .. } => jni_str!("org/proxid/InvalidNameException"),
+        Error::NotFound { .. } => jni_str!("org/proxid/NotFoundException"),
+        Error::Unavailable { .. } => jni_str!("org/proxid/UnavailableException"),
+        Error::Timeout { .. } => jni_str!("org/proxid/TimeoutException"),
+        Error::Directory { .. } => jni_str!("org/proxid/DirectoryException"),
+        Error::Config { .. } => jni_str!("org/proxid/ConfigException"),
+        Error::ModeMismatch { .. } => jni_str!("org/proxid/ModeMismatchException"),
+        Error::IdentityMismatch { .. } => jni_str!("org/proxid/IdentityMismatchException"),
+        Error::InvalidArgument(_) => jni_str!("org/proxid/InvalidArgumentException"),
+        Error::Io { .. } => jni_str!("org/proxid/SystemException"),
+    }
 }
 
-const BASE_EXCEPTION: &JNIStr = jni_str!("org/proxid/ProxidException");
 const INTERNAL_EXCEPTION: &JNIStr = jni_str!("org/proxid/InternalException");
 
 fn throw_proxid(env: &mut Env<'_>, e: &Error) -> ::jni::errors::Result<()> {
-    let message = JNIString::new(e.to_string());
-    match exception_class(e.kind()) {
-        Some(class) => env.throw_new(class, message),
-        None => {
-            let kind = env.new_string(e.kind())?;
-            let message = env.new_string(e.to_string())?;
-            let exception = env.new_object(
-                BASE_EXCEPTION,
-                jni_sig!("(Ljava/lang/String;Ljava/lang/String;)V"),
-                &[JValue::Object(&kind), JValue::Object(&message)],
-            )?;
-            let exception = ::jni::objects::JThrowable::cast_local(env, exception)?;
-            env.throw(exception)
-        }
-    }
+    env.throw_new(exception_class(e), JNIString::new(e.to_string()))
 }
 
 /// The one error policy of this module: every failure and every panic becomes a
@@ -698,10 +682,7 @@ pub extern "system" fn Java_org_proxid_Native_testingError<'local>(
                 detail: detail(),
             },
             "invalid_argument" => Error::InvalidArgument(detail()),
-            "io" => Error::Io {
-                context: detail(),
-                source: std::io::Error::other("test"),
-            },
+            "io" => Error::io(detail(), std::io::Error::other("test")),
             _ => return Err(Failure::IllegalArgument(format!("no error kind {kind:?}"))),
         }))
     })
@@ -782,5 +763,64 @@ mod tests {
             escaped_utf16(&mutf8(&long)),
             format!("\"{}\"", "x".repeat(64))
         );
+    }
+}
+
+#[cfg(test)]
+mod error_class_tests {
+    use super::*;
+
+    #[test]
+    fn sec_11_14_every_error_variant_has_its_java_class() {
+        let io = || std::io::Error::other("x");
+        let cases = [
+            (Error::invalid_name("", "empty"), "InvalidNameException"),
+            (Error::not_found("user"), "NotFoundException"),
+            (
+                Error::Unavailable {
+                    source_name: "ldap".into(),
+                    detail: "x".into(),
+                },
+                "UnavailableException",
+            ),
+            (
+                Error::Timeout {
+                    source_name: "ldap".into(),
+                    after_ms: 1,
+                },
+                "TimeoutException",
+            ),
+            (
+                Error::Directory { detail: "x".into() },
+                "DirectoryException",
+            ),
+            (Error::config("/etc/proxid.conf", "bad"), "ConfigException"),
+            (
+                Error::ModeMismatch { detail: "x".into() },
+                "ModeMismatchException",
+            ),
+            (
+                Error::IdentityMismatch {
+                    name: "a".into(),
+                    detail: "x".into(),
+                },
+                "IdentityMismatchException",
+            ),
+            (
+                Error::InvalidArgument("x".into()),
+                "InvalidArgumentException",
+            ),
+            (Error::io("read", io()), "SystemException"),
+        ];
+        for (error, class) in cases {
+            // A clone (what a coalesced waiter receives) maps the same way.
+            for e in [error.clone(), error] {
+                assert_eq!(
+                    exception_class(&e).to_str(),
+                    format!("org/proxid/{class}"),
+                    "{e}"
+                );
+            }
+        }
     }
 }

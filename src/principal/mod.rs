@@ -220,9 +220,11 @@ pub fn keytab_from_template(template: &str, short_name: &str) -> Result<PathBuf>
 /// opens for reading, and starts with a keytab's version bytes (0x05 0x01 or 0x05 0x02).
 /// Nothing past those two bytes is read.
 pub fn check_keytab(path: &Path) -> Result<()> {
-    let fail = |kind: ErrorKind, why: String| Error::Io {
-        context: format!("keytab {}", path.display()),
-        source: std::io::Error::new(kind, why),
+    let fail = |kind: ErrorKind, why: String| {
+        Error::io(
+            format!("keytab {}", path.display()),
+            std::io::Error::new(kind, why),
+        )
     };
     let mut file = OpenOptions::new()
         .read(true)

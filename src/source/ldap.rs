@@ -5,10 +5,13 @@
 //! this works from any thread, including one that is itself inside another Tokio
 //! runtime (where ldap3's sync `LdapConn` would panic). Such a caller's thread is
 //! blocked for the lookup, as with any blocking call: async callers should use
-//! `spawn_blocking`. The runtime starts with the first lookup and its threads stop
-//! when the source is dropped. A source used before fork() does not survive it: in the
-//! child, lookups fail with `Unavailable` instead of hanging; open a new resolver
-//! there. One opened but not yet used works in the child (it has started nothing).
+//! `spawn_blocking`. The runtime starts with the first lookup (opening a resolver
+//! starts no thread) and its threads stop when the source is dropped.
+//!
+//! Fork: a child has the parent's runtime and pool as memory but none of their threads,
+//! and the parent's sockets are shared with it. So the runtime, the pool and every lock
+//! a lookup takes are per process (`fork::PerProcess`): a child's first lookup builds
+//! its own runtime and opens its own connections; it never waits on the parent's.
 //!
 //! Connections, timeouts, failover (`pool`):
 //! - up to `connections` pooled connections, opened on demand and shared: ldap3
@@ -55,6 +58,7 @@ mod tls;
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -63,6 +67,7 @@ use ldap3::{LdapError, Scope, SearchEntry};
 
 use crate::config::{Config, LdapConfig, LdapSchema};
 use crate::error::{Error, Result};
+use crate::fork::PerProcess;
 use crate::identity::{ordered_groups, Group, Identity};
 use crate::source::Source;
 
@@ -83,18 +88,98 @@ const RUNTIME_THREADS: usize = 1;
 
 /// Resolves users and groups from LDAP. `Send + Sync`; share one per process.
 pub struct LdapSource {
-    inner: Arc<Inner>,
-    /// The runtime and the process that started it. A forked child has the runtime's
-    /// memory but none of its threads: a lookup there would wait forever, so it is
-    /// refused.
-    runtime: OnceLock<std::result::Result<(tokio::runtime::Runtime, u32), String>>,
+    blueprint: Blueprint,
+    /// This process's runtime and pool; a forked child builds its own.
+    live: PerProcess<Live>,
 }
 
 impl std::fmt::Debug for LdapSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LdapSource")
-            .field("uris", &self.inner.cfg.uris)
+            .field("uris", &self.blueprint.cfg.uris)
             .finish_non_exhaustive()
+    }
+}
+
+/// What a process needs to build its own runtime and pool: the validated settings.
+struct Blueprint {
+    cfg: LdapConfig,
+    file: PathBuf,
+    servers: Vec<Server>,
+    /// Loaded at open from `ca_file`; `None`: the system store, loaded on first use.
+    trust: Option<tls::Trust>,
+    primary_group_ttl: Duration,
+}
+
+/// A pool and the runtime whose threads drive its connections, started by the first
+/// lookup: opening a resolver starts no thread.
+struct Live {
+    inner: Arc<Inner>,
+    runtime: OnceLock<std::result::Result<tokio::runtime::Runtime, String>>,
+}
+
+impl Live {
+    fn runtime(&self) -> Result<&tokio::runtime::Runtime> {
+        let started = self.runtime.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(RUNTIME_THREADS)
+                // Only host-name resolution (getaddrinfo) runs on blocking threads.
+                .max_blocking_threads(RUNTIME_THREADS)
+                .thread_name("proxid-ldap")
+                .enable_io()
+                .enable_time()
+                .build()
+                .map_err(|e| e.to_string())
+        });
+        started.as_ref().map_err(|e| {
+            Error::io(
+                "starting the LDAP client runtime",
+                std::io::Error::other(e.clone()),
+            )
+        })
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Some(Ok(runtime)) = self.runtime.take() {
+            // Never blocks, so dropping the source inside an async context is safe.
+            // (Only the process that built a Live drops it: see PerProcess.)
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Blueprint {
+    /// A pool with no connection and no runtime yet: cheap, starts nothing.
+    fn build(&self) -> Result<Live> {
+        let m = &self.cfg.map;
+        let user_attrs = vec![
+            m.uid.clone(),
+            m.uid_number.clone(),
+            m.gid_number.clone(),
+            m.home_directory.clone(),
+            m.login_shell.clone(),
+        ];
+        let group_attrs = vec![m.group_name.clone(), m.gid_number.clone()];
+        Ok(Live {
+            inner: Arc::new(Inner {
+                pool: Arc::new(Pool::new(
+                    self.cfg.clone(),
+                    self.file.clone(),
+                    self.servers.clone(),
+                    self.trust.clone(),
+                )),
+                cfg: self.cfg.clone(),
+                user_attrs,
+                group_attrs,
+                primary_groups: PrimaryGroups {
+                    ttl: self.primary_group_ttl,
+                    known: Default::default(),
+                },
+            }),
+            runtime: OnceLock::new(),
+        })
     }
 }
 
@@ -245,55 +330,22 @@ impl LdapSource {
             }
             _ => None,
         };
-        let user_attrs = vec![
-            m.uid.clone(),
-            m.uid_number.clone(),
-            m.gid_number.clone(),
-            m.home_directory.clone(),
-            m.login_shell.clone(),
-        ];
-        let group_attrs = vec![m.group_name.clone(), m.gid_number.clone()];
+        let blueprint = Blueprint {
+            cfg,
+            file,
+            servers,
+            trust,
+            primary_group_ttl: config.cache.positive_ttl,
+        };
         Ok(LdapSource {
-            inner: Arc::new(Inner {
-                pool: Arc::new(Pool::new(cfg.clone(), file, servers, trust)),
-                cfg,
-                user_attrs,
-                group_attrs,
-                primary_groups: PrimaryGroups {
-                    ttl: config.cache.positive_ttl,
-                    known: Default::default(),
-                },
-            }),
-            runtime: OnceLock::new(),
+            live: PerProcess::new(blueprint.build()?),
+            blueprint,
         })
     }
 
-    /// The private runtime, started by the first lookup: opening a resolver starts no
-    /// thread (a process that never looks anyone up pays nothing, and one that forks
-    /// before its first lookup hands a usable resolver to the child).
-    fn runtime(&self) -> Result<&tokio::runtime::Runtime> {
-        let started = self.runtime.get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(RUNTIME_THREADS)
-                // Only host-name resolution (getaddrinfo) runs on blocking threads.
-                .max_blocking_threads(RUNTIME_THREADS)
-                .thread_name("proxid-ldap")
-                .enable_io()
-                .enable_time()
-                .build()
-                .map(|runtime| (runtime, std::process::id()))
-                .map_err(|e| e.to_string())
-        });
-        match started {
-            Ok((_, pid)) if *pid != std::process::id() => Err(unavailable(
-                "this resolver was used before fork(); open a new one in the child",
-            )),
-            Ok((runtime, _)) => Ok(runtime),
-            Err(e) => Err(Error::Io {
-                context: "starting the LDAP client runtime".into(),
-                source: std::io::Error::other(e.clone()),
-            }),
-        }
+    /// This process's runtime and pool, built on a forked child's first lookup.
+    fn live(&self) -> Result<&Live> {
+        self.live.get_or_try_init(|| self.blueprint.build())
     }
 
     /// Runs a lookup on the private runtime and waits for it on this thread.
@@ -303,8 +355,9 @@ impl LdapSource {
         F: FnOnce(Arc<Inner>) -> Fut,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
-        let runtime = self.runtime()?;
-        let work = lookup(self.inner.clone());
+        let live = self.live()?;
+        let runtime = live.runtime()?;
+        let work = lookup(live.inner.clone());
         // Outside any runtime the caller's thread polls the lookup itself: answers
         // wake it directly instead of waking a worker that then wakes it.
         if tokio::runtime::Handle::try_current().is_err() {
@@ -341,20 +394,6 @@ impl LdapSource {
                 })
                 .await
         })
-    }
-}
-
-impl Drop for LdapSource {
-    fn drop(&mut self) {
-        if let Some(Ok((runtime, pid))) = self.runtime.take() {
-            if std::process::id() == pid {
-                // Never blocks, so dropping the source inside an async context is safe.
-                runtime.shutdown_background();
-            } else {
-                // After fork() the runtime's threads do not exist here; leave it alone.
-                std::mem::forget(runtime);
-            }
-        }
     }
 }
 
@@ -762,11 +801,13 @@ impl Source for LdapSource {
     }
 
     fn forget_cached(&self) {
-        self.inner.primary_groups.clear();
+        if let Ok(live) = self.live() {
+            live.inner.primary_groups.clear();
+        }
     }
 
     fn check(&self) -> Result<()> {
-        self.inner.pool.check_tls()
+        self.live()?.inner.pool.check_tls()
     }
 
     fn user_names(&self) -> Result<Option<Vec<String>>> {

@@ -28,6 +28,12 @@ impl LocalSource {
 
 /// Runs a `get*_r` call, growing the buffer on ERANGE. `call` returns the function's
 /// return code and whether a result was produced; it gets a fresh buffer each time.
+///
+/// Only `(0, NULL)` is "not found". Any error number is "unavailable": when a module
+/// answers UNAVAIL or TRYAGAIN (nslcd or sssd down), glibc returns that module's
+/// errno, and the modules use ENOENT for "cannot reach the daemon" (measured with
+/// libnss-ldapd and no nslcd: getpwnam_r returns ENOENT). Reading ENOENT as "no such
+/// user" would cache an outage as a negative answer.
 fn with_growing_buffer<T>(
     what: &str,
     mut call: impl FnMut(&mut [libc::c_char]) -> (libc::c_int, Option<T>),
@@ -39,8 +45,6 @@ fn with_growing_buffer<T>(
         match rc {
             0 => return Ok(found),
             libc::ERANGE if size < MAX_BUFFER => size *= 2,
-            // glibc documents these as "not found" for the *_r calls.
-            libc::ENOENT | libc::ESRCH | libc::EBADF | libc::EPERM => return Ok(None),
             rc => {
                 return Err(Error::Unavailable {
                     source_name: "local".into(),
@@ -151,20 +155,54 @@ fn getgrgid(gid: u32) -> Result<Option<Group>> {
     })
 }
 
+/// A group name no registry holds, asked for to learn whether every group source
+/// answers (see [`getgrouplist`]).
+const PROBE_GROUP: &CStr = c"proxid-health-probe.invalid";
+
 /// Every GID the user is in, as glibc's getgrouplist reports it (primary first).
+///
+/// getgrouplist cannot report errors: a group source that is down (nslcd stopped)
+/// silently contributes no groups, and the user would lose a protected group's
+/// protection. glibc does hand each module `&errno`, so a module that answered UNAVAIL
+/// leaves its errno set (measured: ENOENT from libnss-ldapd without nslcd, glibc
+/// 2.36). When errno is set, the group database is probed with a name no source holds,
+/// which every configured source must answer: if that fails too, the groups are
+/// `Unavailable`, never a shorter list. An `initgroups: files` line in nsswitch.conf
+/// says memberships come from files only; then a directory outage costs nothing here.
 fn getgrouplist(name: &CStr, primary: u32) -> Result<Vec<u32>> {
+    let (gids, errno) = getgrouplist_raw(name, primary)?;
+    if errno != 0 {
+        getgrnam(PROBE_GROUP).map_err(|e| match e {
+            Error::Unavailable { detail, .. } => Error::Unavailable {
+                source_name: "local".into(),
+                detail: format!(
+                    "a group source does not answer, so the groups of {name:?} are unknown \
+                     ({detail})"
+                ),
+            },
+            e => e,
+        })?;
+    }
+    Ok(gids)
+}
+
+/// getgrouplist's GIDs, and the errno its last call left.
+fn getgrouplist_raw(name: &CStr, primary: u32) -> Result<(Vec<u32>, i32)> {
     let mut capacity: usize = 64;
     loop {
         let mut gids = vec![0 as libc::gid_t; capacity];
         let mut count = capacity as libc::c_int;
+        // SAFETY: errno is this thread's; clearing it is always allowed.
+        unsafe { *libc::__errno_location() = 0 };
         // SAFETY: gids holds `count` elements; glibc writes at most that many and
         // stores the real total in `count`.
         let rc =
             unsafe { libc::getgrouplist(name.as_ptr(), primary, gids.as_mut_ptr(), &mut count) };
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
         let count = usize::try_from(count).unwrap_or(0);
         if rc >= 0 {
             gids.truncate(count);
-            return Ok(gids);
+            return Ok((gids, errno));
         }
         if capacity >= MAX_GROUPS {
             return Err(Error::Unavailable {
@@ -178,6 +216,7 @@ fn getgrouplist(name: &CStr, primary: u32) -> Result<Vec<u32>> {
 }
 
 /// A group for a GID, named from the group database or, lacking an entry, by number.
+/// A group database that fails to answer is `Unavailable`, not a number.
 fn group_for_gid(gid: u32) -> Result<Group> {
     Ok(getgrgid(gid)?.unwrap_or_else(|| Group {
         name: gid.to_string(),

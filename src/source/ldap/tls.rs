@@ -23,7 +23,7 @@ use super::pool::Server;
 
 /// What the client trusts: the roots, and the certificates a server may present as
 /// themselves (those of `ca_file`).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Trust {
     provider: Arc<CryptoProvider>,
     verifier: Arc<WebPkiServerVerifier>,
