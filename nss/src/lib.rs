@@ -1,0 +1,1 @@
+//! glibc NSS module (entry points follow).
