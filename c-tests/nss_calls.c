@@ -58,7 +58,7 @@ static int timed(const char *name, double max_ms) {
         switch (kind) {
         case 0: getpwnam_r(name, &pw, buf, sizeof buf, &pres); found = pres != NULL; break;
         case 1: getpwuid_r(10001, &pw, buf, sizeof buf, &pres); found = pres != NULL; break;
-        case 2: getgrnam_r("staff", &gr, buf, sizeof buf, &gres); found = gres != NULL; break;
+        case 2: getgrnam_r("devs", &gr, buf, sizeof buf, &gres); found = gres != NULL; break;
         case 3: getgrgid_r(10000, &gr, buf, sizeof buf, &gres); found = gres != NULL; break;
         case 4: found = getgrouplist(name, 12345, groups, &n) > 1; break;
         }

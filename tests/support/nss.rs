@@ -104,17 +104,17 @@ impl Host {
         cmd
     }
 
-    /// Runs `program args` in the namespace: (exit code, stdout).
+    /// Runs `program args` in the namespace: (exit code, stdout then stderr).
     pub fn run(&self, program: &str, args: &[&str]) -> (i32, String) {
         let out = self
             .command(program)
             .args(args)
-            .stderr(Stdio::null())
             .output()
             .expect("command runs");
         (
             out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
         )
     }
 
