@@ -133,15 +133,13 @@ fn ask_nslcd(server: &Slapd, names: &[String]) -> Vec<String> {
         ),
     )
     .unwrap();
-    let start = format!(
-        "mount -t tmpfs tmpfs /run\nmkdir -p /run/nslcd\nmount --bind \"$D/nslcd.conf\" /etc/nslcd.conf\n\
+    let start = "mount -t tmpfs tmpfs /run\nmkdir -p /run/nslcd\nmount --bind \"$D/nslcd.conf\" /etc/nslcd.conf\n\
          /usr/sbin/nslcd -n 2>\"$D/nslcd.log\" &\npid=$!\n\
-         i=0\nwhile [ ! -S /run/nslcd/socket ]; do i=$((i+1)); [ $i -gt 200 ] && exit 3; sleep 0.05; done"
-    );
+         i=0\nwhile [ ! -S /run/nslcd/socket ]; do i=$((i+1)); [ $i -gt 200 ] && exit 3; sleep 0.05; done";
     ask(
         d,
         "passwd: files ldap\ngroup: files ldap\nhosts: files\n",
-        &start,
+        start,
         names,
     )
 }
