@@ -19,7 +19,10 @@
 //! - inside proxidd itself (`PROXIDD_NO_NSS` set): `UNAVAIL`, errno `ENOENT`, without
 //!   connecting — the daemon never asks itself.
 
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
