@@ -9,7 +9,9 @@
  *   fork USER                    fork while other threads are mid-lookup
  *   threads-unchanged USER       loading and using the module starts no thread
  *   bigroup GROUP N              getgrnam_r of a group of N members, growing the buffer
+ *   closed-stdio USER            with fds 0-2 closed, lookups work and leave 0-2 closed
  */
+#include <fcntl.h>
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -268,6 +270,26 @@ static int bigroup(const char *name, int members) {
     }
 }
 
+static int closed_stdio(const char *user) {
+    int err = dup(2);
+    close(0);
+    close(1);
+    close(2);
+    int found = lookup_user(user, NULL);
+    int ng = 64;
+    gid_t gs[64];
+    getgrouplist(user, 12345, gs, &ng);
+    int leaked = 0;
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) != -1)
+            leaked++;
+    if (!found || leaked) {
+        dprintf(err, "found %d, fds 0-2 opened by the lookups: %d\n", found, leaked);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: see the comment at the top\n");
@@ -290,6 +312,8 @@ int main(int argc, char **argv) {
         return threads_unchanged(argv[2]) ? 1 : 0;
     if (!strcmp(mode, "bigroup") && argc == 4)
         return bigroup(argv[2], atoi(argv[3])) ? 1 : 0;
+    if (!strcmp(mode, "closed-stdio"))
+        return closed_stdio(argv[2]);
     fprintf(stderr, "unknown mode %s\n", mode);
     return 2;
 }

@@ -541,6 +541,7 @@ fn small_buffers_big_groups_threads_and_fork_through_glibc() {
         vec!["threads", "alice", "16"],
         vec!["fork", "alice"],
         vec!["threads-unchanged", "alice"],
+        vec!["closed-stdio", "alice"],
         vec!["bigroup", "huge", &huge],
     ] {
         let (code, out) = host.run(&program, &args);
@@ -741,4 +742,79 @@ fn a_hung_daemon_costs_at_most_two_seconds_per_call() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// PIDs whose command line mentions `needle` (our own temp socket path: precise).
+fn pids_mentioning(needle: &str) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(needle) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+#[test]
+fn notifies_systemd_and_detaches_without_foreground() {
+    let conf = conf_for(support::rfc2307());
+    let dir = tempfile::tempdir().unwrap();
+    // systemd's side: a datagram socket at NOTIFY_SOCKET.
+    let notify = dir.path().join("notify");
+    let listener = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    listener
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let socket = dir.path().join("a.sock");
+    let mut child = Command::new(PROXIDD)
+        .arg("--config")
+        .arg(&conf.path)
+        .arg("--socket")
+        .arg(&socket)
+        .env("NOTIFY_SOCKET", &notify)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = listener.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "under systemd: no detaching"
+    );
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success());
+
+    // Without --foreground and outside systemd: the parent returns once ready.
+    let socket = dir.path().join("b.sock");
+    // (status(), not output(): the detached daemon keeps the inherited fds open.)
+    let status = Command::new(PROXIDD)
+        .arg("--config")
+        .arg(&conf.path)
+        .arg("--socket")
+        .arg(&socket)
+        .env_remove("NOTIFY_SOCKET")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(matches!(
+        call(&socket, Request::Status),
+        Response::Status(_)
+    ));
+    let pids = pids_mentioning(&socket.display().to_string());
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    // SAFETY: signalling the daemon this test started.
+    unsafe { libc::kill(pids[0], libc::SIGTERM) };
+    let started = Instant::now();
+    while socket.exists() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!socket.exists(), "socket removed on SIGTERM");
 }
