@@ -31,6 +31,12 @@ pub fn profile_dir() -> PathBuf {
     Path::new(PROXIDD).parent().unwrap().to_path_buf()
 }
 
+/// Where the built module and C programs go: under the target directory, reused by
+/// every run (nothing left behind in /tmp).
+fn scratch_dir() -> PathBuf {
+    profile_dir().join("nss-tests")
+}
+
 /// Builds the NSS module (a workspace member that `cargo test` of the root package
 /// does not build) and returns a directory holding it as `libnss_proxid.so.2`.
 pub fn module_dir() -> &'static Path {
@@ -48,14 +54,13 @@ pub fn module_dir() -> &'static Path {
         }
         let status = cargo.status().expect("cargo runs");
         assert!(status.success(), "building libnss_proxid failed");
-        let dir = std::env::temp_dir().join(format!("proxid-nss-lib-{}", std::process::id()));
+        let dir = scratch_dir().join("lib");
         std::fs::create_dir_all(&dir).unwrap();
-        // A copy, not a link: a later rebuild must not change a running test's module.
-        std::fs::copy(
-            profile.join("libnss_proxid.so"),
-            dir.join("libnss_proxid.so.2"),
-        )
-        .unwrap();
+        // A copy renamed into place, not a link: a later rebuild must not change the
+        // module under a running test (the old inode stays mapped).
+        let part = dir.join(format!("libnss_proxid.so.2.{}", std::process::id()));
+        std::fs::copy(profile.join("libnss_proxid.so"), &part).unwrap();
+        std::fs::rename(&part, dir.join("libnss_proxid.so.2")).unwrap();
         dir
     })
 }
@@ -203,19 +208,21 @@ pub fn c_program_with(name: &str, tag: &str, flags: &[&str]) -> String {
     if let Some((_, path)) = built.iter().find(|(k, _)| *k == key) {
         return path.clone();
     }
-    let dir = std::env::temp_dir().join(format!("proxid-nss-c-{}", std::process::id()));
+    let dir = scratch_dir().join("c");
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join(&key);
+    let part = dir.join(format!("{key}.{}", std::process::id()));
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("c-tests/{name}.c"));
     let status = Command::new("cc")
         .args(["-Wall", "-Wextra", "-Werror", "-O1", "-g", "-pthread"])
         .args(flags)
         .arg(&src)
         .arg("-o")
-        .arg(&out)
+        .arg(&part)
         .status()
         .expect("cc runs");
     assert!(status.success(), "compiling {src:?} failed");
+    std::fs::rename(&part, &out).unwrap();
     let path = out.display().to_string();
     built.push((key, path.clone()));
     path
