@@ -35,6 +35,17 @@ struct RawConfig {
     impersonation: RawImpersonation,
     #[serde(default)]
     principals: RawPrincipals,
+    #[serde(default)]
+    daemon: RawDaemon,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    socket: Option<PathBuf>,
+    filter_users: Option<Vec<String>>,
+    filter_groups: Option<Vec<String>>,
+    enumerate: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -362,6 +373,51 @@ pub struct ProxyRule {
     pub gids: Vec<IdRange>,
 }
 
+/// `[daemon]`: proxidd and its NSS module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DaemonConfig {
+    /// The Unix socket proxidd serves.
+    pub socket: PathBuf,
+    /// Users never served through NSS (root never is, whatever this says).
+    pub filter_users: Vec<String>,
+    /// Groups never served through NSS.
+    pub filter_groups: Vec<String>,
+    /// Whether `getent passwd` / `getent group` without a key list the directory.
+    pub enumerate: bool,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            socket: PathBuf::from("/run/proxid/nss.sock"),
+            filter_users: vec!["root".into()],
+            filter_groups: vec!["root".into()],
+            enumerate: false,
+        }
+    }
+}
+
+fn validate_daemon(raw: RawDaemon, path: &Path) -> Result<DaemonConfig> {
+    let defaults = DaemonConfig::default();
+    let socket = raw.socket.unwrap_or(defaults.socket);
+    // sockaddr_un holds 107 bytes and a NUL.
+    if !socket.is_absolute() || socket.as_os_str().len() > 107 {
+        return Err(Error::config(
+            path,
+            format!(
+                "[daemon] socket = {:?}: must be an absolute path of at most 107 bytes",
+                socket
+            ),
+        ));
+    }
+    Ok(DaemonConfig {
+        socket,
+        filter_users: raw.filter_users.unwrap_or(defaults.filter_users),
+        filter_groups: raw.filter_groups.unwrap_or(defaults.filter_groups),
+        enumerate: raw.enumerate.unwrap_or(defaults.enumerate),
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImpersonationConfig {
     pub superuser: Option<String>,
@@ -444,6 +500,7 @@ pub struct Config {
     pub ldap: Option<LdapConfig>,
     pub impersonation: ImpersonationConfig,
     pub principals: PrincipalsConfig,
+    pub daemon: DaemonConfig,
 }
 
 impl Default for Config {
@@ -459,6 +516,7 @@ impl Default for Config {
             ldap: None,
             impersonation: ImpersonationConfig::default(),
             principals: PrincipalsConfig::default(),
+            daemon: DaemonConfig::default(),
         }
     }
 }
@@ -902,6 +960,7 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
         ldap,
         impersonation,
         principals,
+        daemon: validate_daemon(raw.daemon, path)?,
     })
 }
 
@@ -1082,6 +1141,15 @@ mod tests {
         // (config text, words the message must contain)
         let cases: &[(&str, &[&str])] = &[
             ("bogus = 1", &["/test/proxid.conf", "line 1", "bogus"]),
+            (
+                "[daemon]\nsocket = \"relative.sock\"",
+                &["[daemon] socket", "absolute"],
+            ),
+            (
+                "[daemon]\nenumerate = \"yes\"",
+                &["enumerate", "invalid type"],
+            ),
+            ("[daemon]\nfilter = []", &["line 2", "filter"]),
             (
                 "[cache]\npositive_ttl = \"5\"",
                 &["line 2", "positive_ttl", "missing unit"],

@@ -18,6 +18,8 @@ const COMMANDS: &[&str] = &[
     "principal",
     "program-principal",
     "admit",
+    "status",
+    "cache",
     "authorize",
     "accept",
     "doctor",

@@ -49,6 +49,7 @@
 //!   search per connection at a time: OpenLDAP keeps one paging state per connection);
 //!   an answer is complete or an error, never a silently truncated group list.
 
+mod nss;
 mod pool;
 /// Step-by-step checks of one server, for `proxid doctor`.
 #[doc(hidden)]
@@ -73,6 +74,8 @@ use crate::source::Source;
 
 use pool::{unavailable, Handle, Pool, Server, SOURCE};
 use query::{GroupEntry, UserEntry, UserKey};
+
+pub use nss::{NssGroup, NssUser};
 
 /// Entries per page. Servers cap this themselves (AD at 1000); paging is what makes
 /// result sets larger than the server's size limit come back whole.

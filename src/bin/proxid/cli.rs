@@ -332,6 +332,39 @@ Examples:
         names: Vec<OsString>,
     },
 
+    /// Ask proxidd whether it runs, reaches the directory, and how its cache does
+    #[command(after_help = "\
+Output:
+  proxidd: running (version V, up Ns), directory: reachable|unreachable,
+  cache: N entries, hit rate P% (H hits, M misses), requests: N
+  (and config/socket details when asked as root).
+  With --json: {\"daemon\":\"running\",\"version\",\"uptime_secs\",\"directory_reachable\",
+  \"cache_entries\",\"cache_hits\",\"cache_misses\",\"hit_rate\",\"requests\",...}
+  or {\"daemon\":\"not_running\"}.
+
+Exit status:
+  0 running and the directory reachable, 1 running but the directory unreachable,
+  2 not running or any other error
+
+Examples:
+  proxid status
+  proxid status --json")]
+    Status {
+        /// One JSON object instead of text
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Talk to proxidd's cache
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  proxid cache invalidate alice
+  proxid cache invalidate"
+    )]
+    Cache(CacheCommand),
+
     /// Print a shell completion script
     #[command(after_help = "\
 Examples:
@@ -342,6 +375,24 @@ Examples:
         /// The shell to complete for
         #[arg(value_enum, value_name = "SHELL")]
         shell: CompletionShell,
+    },
+}
+
+/// `proxid cache ...`
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Empty proxidd's cache for NAME, or all of it (root only)
+    #[command(after_help = "\
+Exit status:
+  0 done, 2 refused (not root), daemon not running or any other error
+
+Examples:
+  proxid cache invalidate alice
+  proxid cache invalidate")]
+    Invalidate {
+        /// The user or group name to forget (default: everything)
+        #[arg(value_name = "NAME", value_hint = ValueHint::Username)]
+        name: Option<OsString>,
     },
 }
 

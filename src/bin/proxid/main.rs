@@ -17,7 +17,7 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use proxid::{Error, Resolver};
 
-use cli::{Cli, Command};
+use cli::{CacheCommand, Cli, Command};
 
 /// Exit statuses shared by all commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -167,6 +167,10 @@ fn dispatch(ctx: &Context, command: Command) -> Status {
                 json,
             },
         ),
+        Command::Status { json } => commands::daemon::status(ctx, json),
+        Command::Cache(CacheCommand::Invalidate { name }) => {
+            commands::daemon::invalidate(ctx, name.as_deref())
+        }
         Command::Completions { shell } => commands::completions::run(shell),
     }
 }

@@ -23,6 +23,7 @@ pub mod admit;
 pub mod authorize;
 pub mod check_config;
 pub mod completions;
+pub mod daemon;
 pub mod doctor;
 pub mod homes;
 pub mod principal;
