@@ -1,4 +1,5 @@
-//! The audit log: one JSON line per impersonation decision.
+//! The audit log: one JSON line per impersonation decision (and per PAM attempt,
+//! see `auth`).
 //!
 //! Each line is written with a single `write(2)` on a file opened with `O_APPEND`,
 //! so lines from many threads and many processes never interleave, and the file is
@@ -40,7 +41,13 @@ pub fn line(decision: &Decision, now: SystemTime) -> String {
 /// Appends one line for `decision` to `path`, atomically. Any error (cannot open,
 /// short write) is returned: the decision must then be a denial.
 pub fn append(path: &Path, decision: &Decision) -> std::io::Result<()> {
-    let mut text = line(decision, SystemTime::now());
+    append_text(path, &line(decision, SystemTime::now()))
+}
+
+/// Appends `line` and a newline to `path` with one `write(2)` (`O_APPEND`).
+pub fn append_text(path: &Path, line: &str) -> std::io::Result<()> {
+    let mut text = String::with_capacity(line.len() + 1);
+    text.push_str(line);
     text.push('\n');
     let mut file = OpenOptions::new()
         .append(true)

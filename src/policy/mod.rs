@@ -165,6 +165,11 @@ impl Resolver {
         }
     }
 
+    /// The decision without its audit line (the PAM face writes its own line).
+    pub(crate) fn decide_unaudited(&self, proxy: &str, user: &str, host: &str) -> Result<Decision> {
+        self.decide(proxy, user, host, &hosts::system_lookup)
+    }
+
     fn decide(&self, proxy: &str, user: &str, host: &str, lookup: Lookup<'_>) -> Result<Decision> {
         validate_name(proxy.as_bytes())?;
         validate_name(user.as_bytes())?;
@@ -217,7 +222,7 @@ impl Resolver {
     /// Whether `target` is a protected identity: `(rule, detail)` when it is.
     /// Protected names that do not resolve protect nothing (no ID can be theirs);
     /// a source that cannot answer is an error, never a pass.
-    fn protection(&self, target: &Identity) -> Result<Option<(String, String)>> {
+    pub(crate) fn protection(&self, target: &Identity) -> Result<Option<(String, String)>> {
         const USERS: &str = "impersonation.protected_users";
         const GROUPS: &str = "impersonation.protected_groups";
         let gids = target.gids();

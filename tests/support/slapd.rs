@@ -126,7 +126,22 @@ pub fn make_certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) 
     (ca, cert, key)
 }
 
-fn slapd_conf(dir: &Path, schema: Schema, cert: &Path, key: &Path, ca: &Path) -> String {
+/// Additions to the generated slapd.conf: modules to load, and lines for the database
+/// section (overlays).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Extra<'a> {
+    pub modules: &'a [&'a str],
+    pub database: &'a str,
+}
+
+fn slapd_conf(
+    dir: &Path,
+    schema: Schema,
+    cert: &Path,
+    key: &Path,
+    ca: &Path,
+    extra: Extra<'_>,
+) -> String {
     let schemas = match schema {
         Schema::Rfc2307 => ["core", "cosine", "nis", "inetorgperson"]
             .map(|s| format!("/etc/ldap/schema/{s}.schema")),
@@ -148,7 +163,7 @@ fn slapd_conf(dir: &Path, schema: Schema, cert: &Path, key: &Path, ca: &Path) ->
     let d = dir.display();
     conf += &format!(
         "pidfile {d}/slapd.pid\nargsfile {d}/slapd.args\n\
-         modulepath /usr/lib/ldap\nmoduleload back_mdb\n\
+         modulepath /usr/lib/ldap\nmoduleload back_mdb\n{modules}\
          TLSCACertificateFile {ca}\nTLSCertificateFile {cert}\nTLSCertificateKeyFile {key}\n\
          sizelimit {SIZE_LIMIT}\n\
          database mdb\nmaxsize 268435456\nsuffix \"{BASE}\"\nrootdn \"{ROOT_DN}\"\nrootpw {ROOT_PW}\n\
@@ -157,6 +172,11 @@ fn slapd_conf(dir: &Path, schema: Schema, cert: &Path, key: &Path, ca: &Path) ->
         ca = ca.display(),
         cert = cert.display(),
         key = key.display(),
+        modules = extra
+            .modules
+            .iter()
+            .map(|m| format!("moduleload {m}\n"))
+            .collect::<String>(),
     );
     if schema == Schema::Rfc2307bis {
         conf += "index member eq\n";
@@ -167,6 +187,7 @@ fn slapd_conf(dir: &Path, schema: Schema, cert: &Path, key: &Path, ca: &Path) ->
          access to attrs=userPassword by anonymous auth by * none\n\
          access to * by * read\n"
     );
+    conf += extra.database;
     conf
 }
 
@@ -210,11 +231,20 @@ fn spawn(dir: &Path, port: u16, tls_port: u16) -> Result<(Child, ChildStdin), St
 impl Slapd {
     /// Starts a server holding `ldif` (the concatenated contents of LDIF files).
     pub fn start(schema: Schema, ldif: &str) -> Slapd {
+        Slapd::start_with(schema, ldif, Extra::default())
+    }
+
+    /// As [`Slapd::start`], with modules and database lines added (overlays).
+    pub fn start_with(schema: Schema, ldif: &str, extra: Extra<'_>) -> Slapd {
         let dir = tempfile::tempdir().expect("temp dir");
         let (ca_file, cert, key) = make_certificates(dir.path(), "server");
         std::fs::create_dir(dir.path().join("db")).unwrap();
         let conf = dir.path().join("slapd.conf");
-        std::fs::write(&conf, slapd_conf(dir.path(), schema, &cert, &key, &ca_file)).unwrap();
+        std::fs::write(
+            &conf,
+            slapd_conf(dir.path(), schema, &cert, &key, &ca_file, extra),
+        )
+        .unwrap();
         let data = dir.path().join("data.ldif");
         std::fs::write(&data, ldif).unwrap();
         run(Command::new(sbin("slapadd"))
