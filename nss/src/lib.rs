@@ -1,0 +1,508 @@
+//! `libnss_proxid.so.2`: glibc's NSS service `proxid`, a thin client of `proxidd`.
+//!
+//! glibc loads this into every process that asks NSS (`ls`, `id`, sshd, JVMs), so it
+//! holds nothing of the core: no Tokio, no TLS, no LDAP, no threads, no thread-locals,
+//! no signal handlers. Each call opens one connection to the daemon, sends one request,
+//! reads one answer and closes (`proxid_proto::client`): no connection survives a
+//! `fork`, and the only global state is the enumeration index (a plain integer a
+//! forked child may keep, as it keeps a `FILE*` of the files backend).
+//!
+//! Statuses (glibc aborts on any other value):
+//! - found: `SUCCESS`;
+//! - no such entry (or one the daemon refuses to serve): `NOTFOUND`, errno `ENOENT`;
+//! - the caller's buffer is too small: `TRYAGAIN`, errno `ERANGE` — nothing else
+//!   returns `TRYAGAIN`, and enumeration does not advance then;
+//! - daemon not running (socket absent, connection refused): `UNAVAIL`, errno `ENOENT`,
+//!   at once; daemon hung: `UNAVAIL`, errno `ETIMEDOUT`, after at most 2 s; daemon up
+//!   but the directory down: `UNAVAIL`, errno `EAGAIN`; anything else (bad answer, a
+//!   bug caught at the boundary): `UNAVAIL`, errno `EIO`.
+//! - inside proxidd itself (`PROXIDD_NO_NSS` set): `UNAVAIL`, errno `ENOENT`, without
+//!   connecting — the daemon never asks itself.
+
+use std::ffi::CStr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use libc::{c_char, c_int, c_long, gid_t, group, passwd, size_t, uid_t};
+use proxid_proto::client::{self, ClientError, NSS_TIMEOUT};
+use proxid_proto::{GroupEntry, Passwd, Request, Response};
+
+/// glibc's `enum nss_status`.
+type NssStatus = c_int;
+const TRYAGAIN: NssStatus = -2;
+const UNAVAIL: NssStatus = -1;
+const NOTFOUND: NssStatus = 0;
+const SUCCESS: NssStatus = 1;
+
+/// Set in proxidd's own environment: its NSS calls must never reach itself.
+const LOOP_GUARD_ENV: &CStr = c"PROXIDD_NO_NSS";
+/// Longest name sent to the daemon (it refuses longer ones anyway).
+const MAX_NAME: usize = 256;
+
+extern "C" {
+    fn secure_getenv(name: *const c_char) -> *mut c_char;
+}
+
+/// A status and the errno that goes with it.
+struct Outcome(NssStatus, c_int);
+
+const FOUND: Outcome = Outcome(SUCCESS, 0);
+const NOT_FOUND: Outcome = Outcome(NOTFOUND, libc::ENOENT);
+const TOO_SMALL: Outcome = Outcome(TRYAGAIN, libc::ERANGE);
+
+/// The one panic boundary: every entry point runs its body through this. A panic (a
+/// bug) becomes `UNAVAIL`/`EIO`; it never unwinds into glibc's caller.
+fn boundary(errnop: *mut c_int, body: impl FnOnce() -> Outcome) -> NssStatus {
+    let Outcome(status, errno) =
+        catch_unwind(AssertUnwindSafe(body)).unwrap_or(Outcome(UNAVAIL, libc::EIO));
+    if status != SUCCESS && !errnop.is_null() {
+        // SAFETY: glibc passes a valid errno pointer; checked for NULL anyway.
+        unsafe { *errnop = errno };
+    }
+    status
+}
+
+fn guarded() -> bool {
+    // SAFETY: NUL-terminated literal; only the NULL-ness of the result is used.
+    unsafe { !secure_getenv(LOOP_GUARD_ENV.as_ptr()).is_null() }
+}
+
+/// Asks the daemon; maps "no answer" to its status.
+fn ask(request: &Request) -> Result<Response, Outcome> {
+    if guarded() {
+        return Err(Outcome(UNAVAIL, libc::ENOENT));
+    }
+    match client::call(&client::socket_path(), request, NSS_TIMEOUT) {
+        Ok(Response::NotFound) | Ok(Response::Denied(_)) => Err(NOT_FOUND),
+        Ok(Response::Unavailable(_)) => Err(Outcome(UNAVAIL, libc::EAGAIN)),
+        Ok(Response::Error(_)) => Err(Outcome(UNAVAIL, libc::EIO)),
+        Ok(response) => Ok(response),
+        Err(ClientError::NotRunning(_)) | Err(ClientError::BadPath) => {
+            Err(Outcome(UNAVAIL, libc::ENOENT))
+        }
+        Err(ClientError::Timeout) => Err(Outcome(UNAVAIL, libc::ETIMEDOUT)),
+        Err(_) => Err(Outcome(UNAVAIL, libc::EIO)),
+    }
+}
+
+/// The name glibc passes, or `None` for NULL, empty or overlong (not found without
+/// asking anyone).
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string.
+unsafe fn name_arg(name: *const c_char) -> Option<Vec<u8>> {
+    if name.is_null() {
+        return None;
+    }
+    let bytes = CStr::from_ptr(name).to_bytes();
+    (!bytes.is_empty() && bytes.len() <= MAX_NAME).then(|| bytes.to_vec())
+}
+
+/// Carves strings and pointer arrays out of the caller's buffer.
+struct Arena {
+    ptr: *mut c_char,
+    len: usize,
+    used: usize,
+}
+
+impl Arena {
+    fn new(ptr: *mut c_char, len: size_t) -> Arena {
+        Arena {
+            ptr,
+            len: if ptr.is_null() { 0 } else { len },
+            used: 0,
+        }
+    }
+
+    /// A NUL-terminated copy of `s`; `None` when it does not fit.
+    fn string(&mut self, s: &str) -> Option<*mut c_char> {
+        let need = s.len() + 1;
+        if self.len - self.used < need {
+            return None;
+        }
+        // SAFETY: `used + need <= len`, inside the caller's buffer.
+        unsafe {
+            let dst = self.ptr.add(self.used);
+            std::ptr::copy_nonoverlapping(s.as_ptr().cast::<c_char>(), dst, s.len());
+            *dst.add(s.len()) = 0;
+            self.used += need;
+            Some(dst)
+        }
+    }
+
+    /// Room for `n` pointers, aligned; `None` when it does not fit.
+    fn pointers(&mut self, n: usize) -> Option<*mut *mut c_char> {
+        let align = std::mem::align_of::<*mut c_char>();
+        let start = (self.ptr as usize).checked_add(self.used)?;
+        let pad = (align - start % align) % align;
+        let bytes = n.checked_mul(std::mem::size_of::<*mut c_char>())?;
+        let need = pad.checked_add(bytes)?;
+        if self.len - self.used < need {
+            return None;
+        }
+        // SAFETY: in bounds and aligned, as computed above.
+        let p = unsafe { self.ptr.add(self.used + pad) }.cast::<*mut c_char>();
+        self.used += need;
+        Some(p)
+    }
+}
+
+/// A field with a NUL would be cut short in C: such an entry is not served.
+fn clean(fields: &[&str]) -> bool {
+    fields.iter().all(|f| !f.contains('\0'))
+}
+
+/// # Safety
+/// `out` points at a `struct passwd`, `buf` at `buflen` bytes.
+unsafe fn fill_passwd(p: &Passwd, out: *mut passwd, buf: *mut c_char, buflen: size_t) -> Outcome {
+    if out.is_null() {
+        return Outcome(UNAVAIL, libc::EINVAL);
+    }
+    if !clean(&[&p.name, &p.passwd, &p.gecos, &p.dir, &p.shell]) {
+        return NOT_FOUND;
+    }
+    let mut arena = Arena::new(buf, buflen);
+    let (Some(name), Some(pw), Some(gecos), Some(dir), Some(shell)) = (
+        arena.string(&p.name),
+        arena.string(&p.passwd),
+        arena.string(&p.gecos),
+        arena.string(&p.dir),
+        arena.string(&p.shell),
+    ) else {
+        return TOO_SMALL;
+    };
+    let out = &mut *out;
+    out.pw_name = name;
+    out.pw_passwd = pw;
+    out.pw_uid = p.uid as uid_t;
+    out.pw_gid = p.gid as gid_t;
+    out.pw_gecos = gecos;
+    out.pw_dir = dir;
+    out.pw_shell = shell;
+    FOUND
+}
+
+/// # Safety
+/// `out` points at a `struct group`, `buf` at `buflen` bytes.
+unsafe fn fill_group(g: &GroupEntry, out: *mut group, buf: *mut c_char, buflen: size_t) -> Outcome {
+    if out.is_null() {
+        return Outcome(UNAVAIL, libc::EINVAL);
+    }
+    if !clean(&[&g.name, &g.passwd]) || g.members.iter().any(|m| m.contains('\0')) {
+        return NOT_FOUND;
+    }
+    let mut arena = Arena::new(buf, buflen);
+    let Some(array) = arena.pointers(g.members.len() + 1) else {
+        return TOO_SMALL;
+    };
+    let (Some(name), Some(pw)) = (arena.string(&g.name), arena.string(&g.passwd)) else {
+        return TOO_SMALL;
+    };
+    for (i, member) in g.members.iter().enumerate() {
+        let Some(m) = arena.string(member) else {
+            return TOO_SMALL;
+        };
+        *array.add(i) = m;
+    }
+    *array.add(g.members.len()) = std::ptr::null_mut();
+    let out = &mut *out;
+    out.gr_name = name;
+    out.gr_passwd = pw;
+    out.gr_gid = g.gid as gid_t;
+    out.gr_mem = array;
+    FOUND
+}
+
+fn passwd_request(
+    request: Request,
+    out: *mut passwd,
+    buf: *mut c_char,
+    buflen: size_t,
+) -> Outcome {
+    match ask(&request) {
+        // SAFETY: glibc's pointers, passed through.
+        Ok(Response::Passwd(p)) => unsafe { fill_passwd(&p, out, buf, buflen) },
+        Ok(_) => Outcome(UNAVAIL, libc::EIO),
+        Err(outcome) => outcome,
+    }
+}
+
+fn group_request(request: Request, out: *mut group, buf: *mut c_char, buflen: size_t) -> Outcome {
+    match ask(&request) {
+        // SAFETY: glibc's pointers, passed through.
+        Ok(Response::Group(g)) => unsafe { fill_group(&g, out, buf, buflen) },
+        Ok(_) => Outcome(UNAVAIL, libc::EIO),
+        Err(outcome) => outcome,
+    }
+}
+
+/// # Safety
+/// Called by glibc with its usual arguments.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_proxid_getpwnam_r(
+    name: *const c_char,
+    out: *mut passwd,
+    buf: *mut c_char,
+    buflen: size_t,
+    errnop: *mut c_int,
+) -> NssStatus {
+    boundary(errnop, || match name_arg(name) {
+        Some(name) => passwd_request(Request::GetPwNam(name), out, buf, buflen),
+        None => NOT_FOUND,
+    })
+}
+
+/// # Safety
+/// Called by glibc with its usual arguments.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_proxid_getpwuid_r(
+    uid: uid_t,
+    out: *mut passwd,
+    buf: *mut c_char,
+    buflen: size_t,
+    errnop: *mut c_int,
+) -> NssStatus {
+    boundary(errnop, || {
+        passwd_request(Request::GetPwUid(uid), out, buf, buflen)
+    })
+}
+
+/// # Safety
+/// Called by glibc with its usual arguments.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_proxid_getgrnam_r(
+    name: *const c_char,
+    out: *mut group,
+    buf: *mut c_char,
+    buflen: size_t,
+    errnop: *mut c_int,
+) -> NssStatus {
+    boundary(errnop, || match name_arg(name) {
+        Some(name) => group_request(Request::GetGrNam(name), out, buf, buflen),
+        None => NOT_FOUND,
+    })
+}
+
+/// # Safety
+/// Called by glibc with its usual arguments.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_proxid_getgrgid_r(
+    gid: gid_t,
+    out: *mut group,
+    buf: *mut c_char,
+    buflen: size_t,
+    errnop: *mut c_int,
+) -> NssStatus {
+    boundary(errnop, || {
+        group_request(Request::GetGrGid(gid), out, buf, buflen)
+    })
+}
+
+/// Appends the user's GIDs after `(*groupsp)[..*start]`: skips `group` (glibc put it
+/// first) and any GID already there, grows the array with `realloc` (glibc frees it),
+/// stops at `limit` when `limit > 0` (SUCCESS, as glibc's files module).
+///
+/// # Safety
+/// Called by glibc with its usual arguments.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_proxid_initgroups_dyn(
+    user: *const c_char,
+    group: gid_t,
+    start: *mut c_long,
+    size: *mut c_long,
+    groupsp: *mut *mut gid_t,
+    limit: c_long,
+    errnop: *mut c_int,
+) -> NssStatus {
+    boundary(errnop, || {
+        if start.is_null() || size.is_null() || groupsp.is_null() {
+            return Outcome(UNAVAIL, libc::EINVAL);
+        }
+        let Some(name) = name_arg(user) else {
+            return NOT_FOUND;
+        };
+        let gids = match ask(&Request::InitGroups(name)) {
+            Ok(Response::Gids(gids)) => gids,
+            Ok(_) => return Outcome(UNAVAIL, libc::EIO),
+            Err(outcome) => return outcome,
+        };
+        for gid in gids {
+            let gid = gid as gid_t;
+            if gid == group {
+                continue;
+            }
+            let have = (*start).max(0) as usize;
+            let current = *groupsp;
+            if !current.is_null() && std::slice::from_raw_parts(current, have).contains(&gid) {
+                continue;
+            }
+            if limit > 0 && *start >= limit {
+                break;
+            }
+            if current.is_null() || *start >= *size {
+                let mut grown = (*size).max(1).saturating_mul(2);
+                if limit > 0 {
+                    grown = grown.min(limit);
+                }
+                grown = grown.max(*start + 1);
+                let bytes = (grown as usize).saturating_mul(std::mem::size_of::<gid_t>());
+                let p = libc::realloc(current.cast(), bytes).cast::<gid_t>();
+                if p.is_null() {
+                    // TRYAGAIN is kept for "buffer too small"; out of memory is UNAVAIL.
+                    return Outcome(UNAVAIL, libc::ENOMEM);
+                }
+                *groupsp = p;
+                *size = grown;
+            }
+            *(*groupsp).add(*start as usize) = gid;
+            *start += 1;
+        }
+        FOUND
+    })
+}
+
+/// Enumeration position: the index of the next entry in the daemon's list. Only an
+/// integer, so a forked child simply carries on from the same place.
+static PW_NEXT: AtomicU32 = AtomicU32::new(0);
+static GR_NEXT: AtomicU32 = AtomicU32::new(0);
+
+#[no_mangle]
+pub extern "C" fn _nss_proxid_setpwent(_stayopen: c_int) -> NssStatus {
+    PW_NEXT.store(0, Ordering::Relaxed);
+    SUCCESS
+}
+
+#[no_mangle]
+pub extern "C" fn _nss_proxid_endpwent() -> NssStatus {
+    PW_NEXT.store(0, Ordering::Relaxed);
+    SUCCESS
+}
+
+/// # Safety
+/// Called by glibc with its usual arguments.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_proxid_getpwent_r(
+    out: *mut passwd,
+    buf: *mut c_char,
+    buflen: size_t,
+    errnop: *mut c_int,
+) -> NssStatus {
+    boundary(errnop, || {
+        let index = PW_NEXT.load(Ordering::Relaxed);
+        let entry = match ask(&Request::ListPasswd {
+            start: index,
+            count: 1,
+        }) {
+            Ok(Response::PasswdList(list)) => list.into_iter().next(),
+            Ok(_) => return Outcome(UNAVAIL, libc::EIO),
+            Err(outcome) => return outcome,
+        };
+        let Some(entry) = entry else {
+            return NOT_FOUND;
+        };
+        // SAFETY: glibc's pointers, passed through.
+        let outcome = unsafe { fill_passwd(&entry, out, buf, buflen) };
+        // TRYAGAIN (small buffer) must not advance: the caller retries this entry.
+        if outcome.0 != TRYAGAIN {
+            PW_NEXT.store(index.saturating_add(1), Ordering::Relaxed);
+        }
+        outcome
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn _nss_proxid_setgrent(_stayopen: c_int) -> NssStatus {
+    GR_NEXT.store(0, Ordering::Relaxed);
+    SUCCESS
+}
+
+#[no_mangle]
+pub extern "C" fn _nss_proxid_endgrent() -> NssStatus {
+    GR_NEXT.store(0, Ordering::Relaxed);
+    SUCCESS
+}
+
+/// # Safety
+/// Called by glibc with its usual arguments.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_proxid_getgrent_r(
+    out: *mut group,
+    buf: *mut c_char,
+    buflen: size_t,
+    errnop: *mut c_int,
+) -> NssStatus {
+    boundary(errnop, || {
+        let index = GR_NEXT.load(Ordering::Relaxed);
+        let entry = match ask(&Request::ListGroup {
+            start: index,
+            count: 1,
+        }) {
+            Ok(Response::GroupList(list)) => list.into_iter().next(),
+            Ok(_) => return Outcome(UNAVAIL, libc::EIO),
+            Err(outcome) => return outcome,
+        };
+        let Some(entry) = entry else {
+            return NOT_FOUND;
+        };
+        // SAFETY: glibc's pointers, passed through.
+        let outcome = unsafe { fill_group(&entry, out, buf, buflen) };
+        if outcome.0 != TRYAGAIN {
+            GR_NEXT.store(index.saturating_add(1), Ordering::Relaxed);
+        }
+        outcome
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arena_refuses_what_does_not_fit_and_aligns_pointers() {
+        let mut buf = [0 as c_char; 16];
+        let mut arena = Arena::new(buf.as_mut_ptr(), buf.len());
+        assert!(arena.string("abc").is_some());
+        let p = arena.pointers(1).unwrap();
+        assert_eq!(p as usize % std::mem::align_of::<*mut c_char>(), 0);
+        assert!(arena.pointers(2).is_none());
+        assert!(arena.string("0123456789abcdef").is_none());
+        let mut empty = Arena::new(std::ptr::null_mut(), 100);
+        assert!(empty.string("").is_none());
+    }
+
+    #[test]
+    fn every_buffer_size_below_the_exact_one_is_too_small() {
+        let g = GroupEntry {
+            name: "staff".into(),
+            passwd: "x".into(),
+            gid: 7,
+            members: vec!["alice".into(), "bob".into()],
+        };
+        let mut fits = None;
+        for len in 0..200usize {
+            let mut buf = vec![0 as c_char; len];
+            // SAFETY: zeroed struct group is valid plain data.
+            let mut out: group = unsafe { std::mem::zeroed() };
+            let Outcome(status, errno) =
+                unsafe { fill_group(&g, &mut out, buf.as_mut_ptr(), buf.len()) };
+            if status == SUCCESS {
+                fits = Some(len);
+                let name = unsafe { CStr::from_ptr(out.gr_name) };
+                assert_eq!(name.to_bytes(), b"staff");
+                let second = unsafe { CStr::from_ptr(*out.gr_mem.add(1)) };
+                assert_eq!(second.to_bytes(), b"bob");
+                assert!(unsafe { *out.gr_mem.add(2) }.is_null());
+                break;
+            }
+            assert_eq!((status, errno), (TRYAGAIN, libc::ERANGE));
+        }
+        assert!(fits.is_some());
+    }
+
+    #[test]
+    fn a_panic_becomes_unavail() {
+        let mut errno = 0;
+        let status = boundary(&mut errno, || panic!("bug"));
+        assert_eq!((status, errno), (UNAVAIL, libc::EIO));
+    }
+}

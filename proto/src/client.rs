@@ -1,0 +1,252 @@
+//! A small blocking client: one connection, one request, one answer, closed — so there
+//! is no state to go stale across `fork` and nothing to clean up at exit. Written on
+//! raw `libc` calls because it is loaded into arbitrary processes (the NSS and PAM
+//! modules): no threads, no thread-locals, no signal handlers; the socket is
+//! close-on-exec and kept off fds 0–2, writes use `MSG_NOSIGNAL` (a library must not
+//! die of SIGPIPE), and the whole exchange — connect included — has one deadline.
+
+use std::time::{Duration, Instant};
+
+use crate::{split_frame, DecodeError, Request, Response, MAX_FRAME};
+
+/// Where proxidd listens unless told otherwise; compiled into the modules.
+pub const DEFAULT_SOCKET: &str = "/run/proxid/nss.sock";
+/// Overrides [`DEFAULT_SOCKET`] for tests; read with `secure_getenv` only, so it is
+/// ignored in setuid programs.
+pub const SOCKET_ENV: &str = "PROXID_NSS_SOCKET";
+/// The NSS module's bound on one call, compiled in: a hung daemon costs at most this.
+pub const NSS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why a call got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientError {
+    /// Nothing listens at the socket (absent, refused): the daemon is not running.
+    NotRunning(i32),
+    /// The daemon did not answer before the deadline.
+    Timeout,
+    /// Any other system error (errno).
+    Io(i32),
+    /// The daemon closed the connection without answering.
+    Closed,
+    /// The answer could not be decoded.
+    Protocol(DecodeError),
+    /// The socket path does not fit a `sockaddr_un` or holds a NUL.
+    BadPath,
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientError::NotRunning(e) => write!(
+                f,
+                "proxidd is not running ({})",
+                std::io::Error::from_raw_os_error(*e)
+            ),
+            ClientError::Timeout => write!(f, "proxidd did not answer in time"),
+            ClientError::Io(e) => write!(f, "{}", std::io::Error::from_raw_os_error(*e)),
+            ClientError::Closed => write!(f, "proxidd closed the connection without answering"),
+            ClientError::Protocol(e) => write!(f, "bad answer from proxidd: {e}"),
+            ClientError::BadPath => write!(f, "socket path too long or contains NUL"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+extern "C" {
+    // glibc; the libc crate does not declare it.
+    fn secure_getenv(name: *const libc::c_char) -> *mut libc::c_char;
+}
+
+/// The socket to use: `PROXID_NSS_SOCKET` (through `secure_getenv`) or the default.
+pub fn socket_path() -> Vec<u8> {
+    // SAFETY: the name is a NUL-terminated literal; the result, when not NULL, points
+    // at the environment's NUL-terminated value, copied at once.
+    unsafe {
+        let value = secure_getenv(c"PROXID_NSS_SOCKET".as_ptr());
+        if !value.is_null() {
+            let bytes = std::ffi::CStr::from_ptr(value).to_bytes();
+            if !bytes.is_empty() {
+                return bytes.to_vec();
+            }
+        }
+    }
+    DEFAULT_SOCKET.as_bytes().to_vec()
+}
+
+/// Sends `request` to the daemon at `path` and returns its answer, all within `timeout`.
+pub fn call(path: &[u8], request: &Request, timeout: Duration) -> Result<Response, ClientError> {
+    let deadline = Instant::now() + timeout;
+    let fd = connect(path, deadline)?;
+    send_all(&fd, &request.encode(), deadline)?;
+    let payload = receive(&fd, deadline)?;
+    Response::decode_payload(&payload).map_err(ClientError::Protocol)
+}
+
+/// Closes the socket however the call ends.
+struct Fd(libc::c_int);
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        // SAFETY: we own this descriptor and close it once.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+fn remaining(deadline: Instant) -> Result<libc::c_int, ClientError> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(ClientError::Timeout);
+    }
+    // Round up so a sub-millisecond rest still waits.
+    Ok(libc::c_int::try_from(left.as_millis() + 1).unwrap_or(libc::c_int::MAX))
+}
+
+/// Waits until `fd` is ready for `events`, or the deadline.
+fn wait(fd: &Fd, events: libc::c_short, deadline: Instant) -> Result<(), ClientError> {
+    loop {
+        let mut pfd = libc::pollfd {
+            fd: fd.0,
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, remaining(deadline)?) };
+        match n {
+            1.. => return Ok(()),
+            0 => return Err(ClientError::Timeout),
+            _ if errno() == libc::EINTR => continue,
+            _ => return Err(ClientError::Io(errno())),
+        }
+    }
+}
+
+fn connect(path: &[u8], deadline: Instant) -> Result<Fd, ClientError> {
+    // SAFETY: sockaddr_un is plain data; zeroed is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if path.is_empty() || path.len() >= addr.sun_path.len() || path.contains(&0) {
+        return Err(ClientError::BadPath);
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (dst, src) in addr.sun_path.iter_mut().zip(path) {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: plain socket creation; the result is checked.
+    let raw = unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
+    if raw < 0 {
+        return Err(ClientError::Io(errno()));
+    }
+    let mut fd = Fd(raw);
+    if fd.0 < 3 {
+        // A process that closed stdin/stdout/stderr must not get our socket there,
+        // where its next printf would write into the protocol.
+        // SAFETY: duplicating a descriptor we own; checked below.
+        let high = unsafe { libc::fcntl(fd.0, libc::F_DUPFD_CLOEXEC, 3) };
+        if high < 0 {
+            return Err(ClientError::Io(errno()));
+        }
+        fd = Fd(high);
+    }
+    let len = std::mem::size_of::<libc::sa_family_t>() + path.len() + 1;
+    loop {
+        // SAFETY: addr is a valid sockaddr_un of at least `len` bytes.
+        let rc = unsafe {
+            libc::connect(
+                fd.0,
+                (&addr as *const libc::sockaddr_un).cast(),
+                len as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            return Ok(fd);
+        }
+        match errno() {
+            libc::EINTR => continue,
+            // A full backlog: the daemon is there but busy; retry until the deadline.
+            libc::EAGAIN => {
+                remaining(deadline)?;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            libc::EINPROGRESS => {
+                wait(&fd, libc::POLLOUT, deadline)?;
+                let mut err: libc::c_int = 0;
+                let mut size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+                // SAFETY: reading an int option into an int.
+                let rc = unsafe {
+                    libc::getsockopt(
+                        fd.0,
+                        libc::SOL_SOCKET,
+                        libc::SO_ERROR,
+                        (&mut err as *mut libc::c_int).cast(),
+                        &mut size,
+                    )
+                };
+                return match (rc, err) {
+                    (0, 0) => Ok(fd),
+                    (0, e) => Err(not_running_or_io(e)),
+                    _ => Err(ClientError::Io(errno())),
+                };
+            }
+            e => return Err(not_running_or_io(e)),
+        }
+    }
+}
+
+fn not_running_or_io(e: i32) -> ClientError {
+    match e {
+        libc::ENOENT | libc::ECONNREFUSED | libc::ENOTDIR | libc::ENOTSOCK => {
+            ClientError::NotRunning(e)
+        }
+        e => ClientError::Io(e),
+    }
+}
+
+fn send_all(fd: &Fd, mut bytes: &[u8], deadline: Instant) -> Result<(), ClientError> {
+    while !bytes.is_empty() {
+        // SAFETY: sending from a live slice.
+        let n = unsafe { libc::send(fd.0, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
+        if n >= 0 {
+            bytes = &bytes[n as usize..];
+            continue;
+        }
+        match errno() {
+            libc::EINTR => {}
+            libc::EAGAIN => wait(fd, libc::POLLOUT, deadline)?,
+            e => return Err(ClientError::Io(e)),
+        }
+    }
+    Ok(())
+}
+
+fn receive(fd: &Fd, deadline: Instant) -> Result<Vec<u8>, ClientError> {
+    let mut buf: Vec<u8> = Vec::with_capacity(512);
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some((payload, _)) = split_frame(&buf, MAX_FRAME).map_err(ClientError::Protocol)? {
+            return Ok(payload.to_vec());
+        }
+        // SAFETY: receiving into a live buffer of the given size.
+        let n = unsafe { libc::recv(fd.0, chunk.as_mut_ptr().cast(), chunk.len(), 0) };
+        match n {
+            1.. => buf.extend_from_slice(&chunk[..n as usize]),
+            0 => return Err(ClientError::Closed),
+            _ => match errno() {
+                libc::EINTR => {}
+                libc::EAGAIN => wait(fd, libc::POLLIN, deadline)?,
+                e => return Err(ClientError::Io(e)),
+            },
+        }
+    }
+}

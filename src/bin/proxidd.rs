@@ -1,0 +1,5 @@
+//! proxidd (work in progress).
+fn main() {
+    eprintln!("proxidd: not implemented yet");
+    std::process::exit(2);
+}
