@@ -178,11 +178,7 @@ impl Resolver {
             }
             Err(e) => return unavailable(&e),
         };
-        match identity
-            .groups
-            .iter()
-            .find(|g| allowed.contains(&g.name))
-        {
+        match identity.groups.iter().find(|g| allowed.contains(&g.name)) {
             Some(g) => PamAnswer::new(PamCode::Success, format!("group_allowed: {}", g.name)),
             None => PamAnswer::new(
                 PamCode::PermDenied,

@@ -1001,9 +1001,15 @@ mod tests {
             ("[principals.namespace.a]\nkeytab = \"/k\"", &["principal"]),
             ("[cache", &["line 1"]),
             ("[pam]\nallowed_groups = [\"\"]", &["[pam] allowed_groups"]),
-            ("[pam]\nallowed_groups = [\" x\"]", &["[pam] allowed_groups"]),
+            (
+                "[pam]\nallowed_groups = [\" x\"]",
+                &["[pam] allowed_groups"],
+            ),
             ("[pam]\nallowed_group = []", &["line 2", "allowed_group"]),
-            ("[pam]\nallowed_groups = \"x\"", &["allowed_groups", "invalid type"]),
+            (
+                "[pam]\nallowed_groups = \"x\"",
+                &["allowed_groups", "invalid type"],
+            ),
             (
                 "[resolution]\nserver_side = false\nrequire_server_side = true",
                 &["require_server_side", "server_side = true"],

@@ -213,12 +213,7 @@ unsafe fn fill_group(g: &GroupEntry, out: *mut group, buf: *mut c_char, buflen: 
     FOUND
 }
 
-fn passwd_request(
-    request: Request,
-    out: *mut passwd,
-    buf: *mut c_char,
-    buflen: size_t,
-) -> Outcome {
+fn passwd_request(request: Request, out: *mut passwd, buf: *mut c_char, buflen: size_t) -> Outcome {
     match ask(&request) {
         // SAFETY: glibc's pointers, passed through.
         Ok(Response::Passwd(p)) => unsafe { fill_passwd(&p, out, buf, buflen) },
