@@ -17,6 +17,7 @@ pub mod ffi;
 pub mod identity;
 mod identity_store;
 pub mod mode;
+pub mod pam_service;
 pub mod policy;
 pub mod principal;
 pub mod resolver;
