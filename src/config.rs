@@ -35,6 +35,7 @@ struct RawConfig {
     principals: RawPrincipals,
     #[serde(default)]
     pam: RawPam,
+    daemon: RawDaemon,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +43,15 @@ struct RawConfig {
 struct RawPam {
     #[serde(default)]
     allowed_groups: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    socket: Option<PathBuf>,
+    filter_users: Option<Vec<String>>,
+    filter_groups: Option<Vec<String>>,
+    enumerate: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -351,6 +361,51 @@ pub struct ProxyRule {
     pub users: Vec<String>,
 }
 
+/// `[daemon]`: proxidd and its NSS module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DaemonConfig {
+    /// The Unix socket proxidd serves.
+    pub socket: PathBuf,
+    /// Users never served through NSS (root never is, whatever this says).
+    pub filter_users: Vec<String>,
+    /// Groups never served through NSS.
+    pub filter_groups: Vec<String>,
+    /// Whether `getent passwd` / `getent group` without a key list the directory.
+    pub enumerate: bool,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            socket: PathBuf::from("/run/proxid/nss.sock"),
+            filter_users: vec!["root".into()],
+            filter_groups: vec!["root".into()],
+            enumerate: false,
+        }
+    }
+}
+
+fn validate_daemon(raw: RawDaemon, path: &Path) -> Result<DaemonConfig> {
+    let defaults = DaemonConfig::default();
+    let socket = raw.socket.unwrap_or(defaults.socket);
+    // sockaddr_un holds 107 bytes and a NUL.
+    if !socket.is_absolute() || socket.as_os_str().len() > 107 {
+        return Err(Error::config(
+            path,
+            format!(
+                "[daemon] socket = {:?}: must be an absolute path of at most 107 bytes",
+                socket
+            ),
+        ));
+    }
+    Ok(DaemonConfig {
+        socket,
+        filter_users: raw.filter_users.unwrap_or(defaults.filter_users),
+        filter_groups: raw.filter_groups.unwrap_or(defaults.filter_groups),
+        enumerate: raw.enumerate.unwrap_or(defaults.enumerate),
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImpersonationConfig {
     pub superuser: Option<String>,
@@ -439,6 +494,7 @@ pub struct Config {
     pub impersonation: ImpersonationConfig,
     pub principals: PrincipalsConfig,
     pub pam: PamConfig,
+    pub daemon: DaemonConfig,
 }
 
 impl Default for Config {
@@ -455,6 +511,7 @@ impl Default for Config {
             impersonation: ImpersonationConfig::default(),
             principals: PrincipalsConfig::default(),
             pam: PamConfig::default(),
+            daemon: DaemonConfig::default(),
         }
     }
 }
@@ -744,6 +801,7 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
         impersonation,
         principals,
         pam,
+        daemon: validate_daemon(raw.daemon, path)?,
     })
 }
 

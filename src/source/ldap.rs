@@ -37,6 +37,7 @@
 //!   an answer is complete or an error, never a silently truncated group list.
 
 mod bind;
+mod nss;
 mod pool;
 mod query;
 
@@ -56,6 +57,8 @@ use crate::source::Source;
 
 use pool::{unavailable, Handle, Pool, Server, SOURCE};
 use query::{GroupEntry, UserEntry, UserKey};
+
+pub use nss::{NssGroup, NssUser};
 
 /// Entries per page. Servers cap this themselves (AD at 1000); paging is what makes
 /// result sets larger than the server's size limit come back whole.
