@@ -35,6 +35,7 @@ struct RawConfig {
     principals: RawPrincipals,
     #[serde(default)]
     pam: RawPam,
+    #[serde(default)]
     daemon: RawDaemon,
 }
 
