@@ -38,6 +38,7 @@ pub const PAM_AUTHTOK: c_int = 6;
 pub const PAM_RUSER: c_int = 8;
 
 pub const PAM_SILENT: c_int = 0x8000;
+const PAM_ERROR_MSG: c_int = 3;
 
 const LOG_ERR: c_int = 3;
 const LOG_NOTICE: c_int = 5;
@@ -54,7 +55,13 @@ extern "C" {
         prompt: *const c_char,
     ) -> c_int;
     fn pam_fail_delay(pamh: *mut PamHandle, usec: c_uint) -> c_int;
-    fn pam_error(pamh: *mut PamHandle, fmt: *const c_char, ...) -> c_int;
+    fn pam_prompt(
+        pamh: *mut PamHandle,
+        style: c_int,
+        response: *mut *mut c_char,
+        fmt: *const c_char,
+        ...
+    ) -> c_int;
     fn pam_syslog(pamh: *const PamHandle, priority: c_int, fmt: *const c_char, ...);
 }
 
@@ -130,8 +137,17 @@ impl Pam {
             return;
         }
         let text = c_text(message);
-        // SAFETY: valid handle; "%s" with one NUL-terminated string.
-        unsafe { pam_error(self.handle, c"%s".as_ptr(), text.as_ptr()) };
+        // SAFETY: valid handle; "%s" with one NUL-terminated string; an error message
+        // expects no response (NULL: libpam frees any the application returns).
+        unsafe {
+            pam_prompt(
+                self.handle,
+                PAM_ERROR_MSG,
+                std::ptr::null_mut(),
+                c"%s".as_ptr(),
+                text.as_ptr(),
+            )
+        };
     }
 
     /// Writes `message` to the system log through libpam (which names the service).

@@ -1,0 +1,312 @@
+//! `pam_proxid.so` through real libpam, in a private mount namespace with the test's
+//! own `/etc/pam.d`: `pamtester` for auth, account and session (mkhomedir), against
+//! a real slapd (ldaps, ppolicy) behind the daemon's PAM service.
+
+#[path = "support/pamd.rs"]
+mod pamd;
+mod support;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::Output;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use pamd::{can_unshare, in_namespace, module, Daemon};
+use proxid::pam_service::PamService;
+use proxid::Resolver;
+use support::slapd::Slapd;
+use support::ConfFile;
+
+fn server() -> &'static Slapd {
+    static S: OnceLock<Slapd> = OnceLock::new();
+    S.get_or_init(support::pam::start)
+}
+
+const TAIL: &str = "[pam]\nallowed_groups = [\"jupyterusers\"]\n\n\
+                    [impersonation]\nsuperuser = \"admin2\"\n\
+                    [[impersonation.proxy]]\nuser = \"jupyter\"\nhosts = [\"127.0.0.1\"]\n\
+                    groups = [\"jupyterusers\"]\n";
+
+/// A daemon over the PAM directory, with its configuration (audit log in its dir).
+fn daemon_for(uri: &str) -> (ConfFile, Daemon) {
+    let conf = support::pam::conf(server(), uri, TAIL);
+    let audit = conf.dir.path().join("audit.jsonl");
+    let text = std::fs::read_to_string(&conf.path).unwrap().replace(
+        "[impersonation]\n",
+        &format!(
+            "[impersonation]\naudit_log = {:?}\n",
+            audit.display().to_string()
+        ),
+    );
+    std::fs::write(&conf.path, text).unwrap();
+    let resolver = Resolver::new(conf.config()).expect("resolver");
+    let daemon = Daemon::start(resolver, PamService::new(vec!["root".into()]));
+    (conf, daemon)
+}
+
+fn daemon() -> &'static (ConfFile, Daemon) {
+    static D: OnceLock<(ConfFile, Daemon)> = OnceLock::new();
+    D.get_or_init(|| daemon_for(&server().ldaps_uri))
+}
+
+/// A directory holding one service file, `proxid-test`, naming the module by path.
+fn pam_d(lines: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text = lines.replace("MODULE", &module().display().to_string());
+    std::fs::write(dir.path().join("proxid-test"), text).unwrap();
+    dir
+}
+
+const STACK: &str = "auth required MODULE\naccount required MODULE\n\
+                     session required MODULE mkhomedir\npassword required MODULE\n";
+
+/// `pamtester proxid-test USER OPS...` in the namespace, `stdin` answering prompts.
+fn pamtester(socket: &Path, stack: &str, user: &str, ops: &str, stdin: &str) -> Output {
+    let dir = pam_d(stack);
+    in_namespace(
+        dir.path(),
+        socket,
+        &[],
+        &format!("pamtester proxid-test '{user}' {ops}"),
+        stdin,
+    )
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+macro_rules! needs_root {
+    () => {
+        if !can_unshare() {
+            eprintln!("skipped: needs root for unshare -m (CI runs as root)");
+            return;
+        }
+    };
+}
+
+#[test]
+fn pamtester_auth_and_account_table() {
+    needs_root!();
+    let (_, d) = daemon();
+    // (user, password line, operations, success, words in pamtester's message)
+    let cases: &[(&str, &str, &str, bool, &str)] = &[
+        (
+            "alice",
+            "alice-pw\n",
+            "authenticate acct_mgmt",
+            true,
+            "successfully",
+        ),
+        (
+            "alice",
+            "wrong\n",
+            "authenticate",
+            false,
+            "Authentication failure",
+        ),
+        (
+            "alice",
+            "\n",
+            "authenticate",
+            false,
+            "Authentication failure",
+        ),
+        (
+            "nobody-here",
+            "x\n",
+            "authenticate",
+            false,
+            "User not known",
+        ),
+        ("root", "x\n", "authenticate", false, "User not known"),
+        (
+            "admin2",
+            "admin2-pw\n",
+            "authenticate",
+            false,
+            "User not known",
+        ),
+        ("bob", "bob-pw\n", "authenticate", true, "successfully"),
+        ("bob", "", "acct_mgmt", false, "Permission denied"),
+        ("nobody-here", "", "acct_mgmt", false, "User not known"),
+        (
+            "locked",
+            "locked-pw\n",
+            "authenticate",
+            false,
+            "Permission denied",
+        ),
+        (
+            "expired",
+            "expired-pw\n",
+            "authenticate",
+            false,
+            "new one required",
+        ),
+    ];
+    for (user, password, ops, ok, words) in cases {
+        let out = pamtester(&d.socket, STACK, user, ops, password);
+        let said = text(&out);
+        assert_eq!(out.status.success(), *ok, "{user} {ops}: {said}");
+        assert!(
+            said.contains(words),
+            "{user} {ops}: {said:?} lacks {words:?}"
+        );
+    }
+    // The refusal for a user outside allowed_groups names the key to set.
+    let out = pamtester(&d.socket, STACK, "bob", "acct_mgmt", "");
+    assert!(text(&out).contains("allowed_groups"), "{}", text(&out));
+}
+
+#[test]
+fn use_first_pass_without_a_cached_password_fails_without_prompting() {
+    needs_root!();
+    let (_, d) = daemon();
+    let stack = "auth required MODULE use_first_pass\n";
+    let out = pamtester(&d.socket, stack, "alice", "authenticate", "alice-pw\n");
+    assert!(!out.status.success(), "{}", text(&out));
+    let stack = "auth required MODULE try_first_pass\n";
+    let out = pamtester(&d.socket, stack, "alice", "authenticate", "alice-pw\n");
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn daemon_down_is_authinfo_unavail_at_once() {
+    needs_root!();
+    let gone = tempfile::tempdir().unwrap();
+    let socket = gone.path().join("nss.sock");
+    let start = Instant::now();
+    let out = pamtester(&socket, STACK, "alice", "authenticate", "alice-pw\n");
+    let took = start.elapsed();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("Authentication service cannot retrieve authentication info"),
+        "{}",
+        text(&out)
+    );
+    // pamtester + namespace setup included; the module itself does not wait.
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let out = pamtester(&socket, STACK, "alice", "acct_mgmt", "");
+    assert!(!out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn directory_down_is_authinfo_unavail_within_the_timeout() {
+    needs_root!();
+    let hole = support::BlackHole::start();
+    let (conf, d) = daemon_for(&hole.uri());
+    let text_conf = std::fs::read_to_string(&conf.path)
+        .unwrap()
+        .replace("operation_timeout = \"3s\"", "operation_timeout = \"1s\"")
+        .replace("connect_timeout = \"2s\"", "connect_timeout = \"1s\"");
+    std::fs::write(&conf.path, text_conf).unwrap();
+    drop(d);
+    let resolver = Resolver::new(conf.config()).unwrap();
+    let d = Daemon::start(resolver, PamService::default());
+    let start = Instant::now();
+    let out = pamtester(&d.socket, STACK, "alice", "authenticate", "alice-pw\n");
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("cannot retrieve authentication info"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn session_mkhomedir_makes_an_owner_only_home() {
+    needs_root!();
+    let (_, d) = daemon();
+    let dir = pam_d(STACK);
+    // /home is a fresh tmpfs in the namespace; /home/carol is made by the module, then
+    // a second session finds it and leaves it; a symlinked home is refused.
+    let out = in_namespace(
+        dir.path(),
+        &d.socket,
+        &[],
+        "pamtester proxid-test carol open_session close_session\n\
+         stat -c '%a %u %g %F' /home/carol\n\
+         pamtester proxid-test carol open_session\n\
+         ln -s /etc /home/alice\n\
+         if pamtester proxid-test alice open_session; then echo FOLLOWED; fi\n\
+         stat -c '%U' /etc\n",
+        "",
+    );
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("700 20003 20000 directory"), "{said}");
+    assert!(!said.contains("FOLLOWED"), "{said}");
+    assert!(said.contains("symbolic link"), "{said}");
+    assert!(said.contains("\nroot\n"), "{said}");
+}
+
+#[test]
+fn chauthtok_ignores_local_users_and_refuses_directory_users() {
+    needs_root!();
+    let (_, d) = daemon();
+    // Only our module in the password stack: local users get PAM_IGNORE, which makes
+    // the stack fail as "no module decided" rather than as our refusal.
+    let out = pamtester(&d.socket, STACK, "alice", "chauthtok", "");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("change it there"), "{}", text(&out));
+    let stack = "password [success=ok ignore=ignore default=bad] MODULE\n\
+                 password required pam_permit.so\n";
+    let out = pamtester(&d.socket, stack, "root", "chauthtok", "");
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn every_pam_attempt_is_audited() {
+    needs_root!();
+    let (conf, d) = daemon_for(&server().ldaps_uri);
+    pamtester(
+        &d.socket,
+        STACK,
+        "alice",
+        "authenticate acct_mgmt",
+        "alice-pw\n",
+    );
+    pamtester(&d.socket, STACK, "alice", "authenticate", "wrong-pw-here\n");
+    let log = std::fs::read_to_string(conf.dir.path().join("audit.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["event"].as_str().unwrap().to_string(),
+                l["result"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("auth", "success"),
+        ("account", "success"),
+        ("auth", "auth_err"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(seen, want, "{log}");
+    assert!(!log.contains("alice-pw") && !log.contains("wrong-pw-here"));
+    assert_eq!(lines[0]["service"], "proxid-test");
+    assert_eq!(lines[0]["peer_uid"], 0);
+    // The directory's state is untouched by the module tests' homes.
+    assert!(std::fs::metadata("/home")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(true));
+}
