@@ -310,3 +310,202 @@ fn every_pam_attempt_is_audited() {
         .map(|m| m.uid() == 0)
         .unwrap_or(true));
 }
+
+/// Files for a launcher test: passwd/group with the service account and the targets
+/// (su and sudo look them up through NSS `files`), a sudoers file with a blanket
+/// NOPASSWD rule for the service account (the case the issue fears), service files.
+struct Launcher {
+    dir: tempfile::TempDir,
+    conf: ConfFile,
+    daemon: Daemon,
+}
+
+const SERVICE_UID: u32 = 20100;
+
+fn launcher(su_auth: &str, sudo_session: &str) -> Launcher {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f);
+    let mut passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    passwd += "jupyter:x:20100:20100::/tmp:/bin/sh\n\
+               alice:x:20001:20000::/tmp:/bin/sh\n\
+               bob:x:20002:20000::/tmp:/bin/sh\n";
+    let mut group = std::fs::read_to_string("/etc/group").unwrap();
+    group += "svc:x:20100:\nusers-px:x:20000:\n";
+    std::fs::write(p("passwd"), passwd).unwrap();
+    std::fs::write(p("group"), group).unwrap();
+    std::fs::write(
+        p("sudoers"),
+        "Defaults !lecture\nroot ALL=(ALL:ALL) ALL\njupyter ALL=(ALL) NOPASSWD: ALL\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        p("sudoers"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o440),
+    )
+    .unwrap();
+    std::fs::create_dir(p("pam.d")).unwrap();
+    let module = module().display().to_string();
+    std::fs::write(
+        p("pam.d/su"),
+        format!(
+            "auth {su_auth}\nauth required pam_deny.so\n\
+             account required pam_permit.so\nsession required pam_permit.so\n"
+        )
+        .replace("MODULE", &module),
+    )
+    .unwrap();
+    std::fs::write(
+        p("pam.d/sudo"),
+        format!(
+            "auth required pam_deny.so\naccount required pam_permit.so\nsession {sudo_session}\n"
+        )
+        .replace("MODULE", &module),
+    )
+    .unwrap();
+    let conf = support::pam::conf(server(), &server().ldaps_uri, TAIL);
+    let audit = conf.dir.path().join("audit.jsonl");
+    let text = std::fs::read_to_string(&conf.path).unwrap().replace(
+        "[impersonation]\n",
+        &format!(
+            "[impersonation]\naudit_log = {:?}\n",
+            audit.display().to_string()
+        ),
+    );
+    std::fs::write(&conf.path, text).unwrap();
+    let resolver = Resolver::new(conf.config()).expect("resolver");
+    let daemon = Daemon::start(
+        resolver,
+        PamService::new(vec!["root".into()]).with_passwd_file(p("passwd")),
+    );
+    Launcher { dir, conf, daemon }
+}
+
+impl Launcher {
+    /// Runs `command` as the service account in the namespace.
+    fn run_as_service(&self, command: &str) -> Output {
+        let p = |f: &str| self.dir.path().join(f);
+        let (passwd, group, sudoers) = (p("passwd"), p("group"), p("sudoers"));
+        in_namespace(
+            &p("pam.d"),
+            &self.daemon.socket,
+            &[
+                (&passwd, "/etc/passwd"),
+                (&group, "/etc/group"),
+                (&sudoers, "/etc/sudoers"),
+            ],
+            &format!(
+                "exec setpriv --reuid {SERVICE_UID} --regid {SERVICE_UID} --clear-groups \
+                 --reset-env {command}"
+            ),
+            "",
+        )
+    }
+
+    fn audit(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.conf.dir.path().join("audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+#[test]
+fn su_as_a_service_account_needs_no_password_for_allowed_targets_only() {
+    needs_root!();
+    let l = launcher("sufficient MODULE impersonate", "required pam_permit.so");
+    let out = l.run_as_service("su alice -c 'id -un'");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "alice");
+    // Not allowed: the module ignores, the rest of the stack (pam_deny here, a
+    // password elsewhere) decides.
+    for target in ["bob", "root"] {
+        let out = l.run_as_service(&format!("su {target} -c 'id -un'"));
+        assert!(!out.status.success(), "{target}: {}", text(&out));
+        assert!(
+            text(&out).contains("Authentication failure"),
+            "{}",
+            text(&out)
+        );
+    }
+    let audit = l.audit();
+    let seen: Vec<(&str, &str, &str)> = audit
+        .iter()
+        .map(|a| {
+            (
+                a["event"].as_str().unwrap(),
+                a["user"].as_str().unwrap(),
+                a["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("impersonate", "alice", "success"),
+            ("impersonate", "bob", "perm_denied"),
+            ("impersonate", "root", "perm_denied"),
+        ],
+        "{audit:?}"
+    );
+    assert_eq!(audit[0]["service"], "su");
+    assert_eq!(audit[0]["ruser"], "jupyter");
+    assert_eq!(
+        audit[0]["peer_uid"], 0,
+        "su is setuid root: the proxy is its real UID"
+    );
+    assert!(audit[1]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("proxy jupyter"));
+}
+
+#[test]
+fn su_with_strict_impersonation_says_no() {
+    needs_root!();
+    let l = launcher(
+        "sufficient MODULE impersonate=strict",
+        "required pam_permit.so",
+    );
+    let out = l.run_as_service("su bob -c 'id -un'");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("proxid: denied"), "{}", text(&out));
+}
+
+#[test]
+fn sudo_nopasswd_is_held_to_the_proxy_rules_in_session() {
+    needs_root!();
+    let l = launcher("required pam_deny.so", "required MODULE impersonate");
+    let out = l.run_as_service("sudo -n -u alice id -un");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "alice");
+    for (target, why) in [
+        ("bob", "denied"),
+        ("root", "denied"),
+        ("jupyter", "run_as_self"),
+    ] {
+        let out = l.run_as_service(&format!("sudo -n -u {target} id -un"));
+        let said = text(&out);
+        assert!(!out.status.success(), "{target}: {said}");
+        // PAM_PERM_DENIED, which sudo treats as fatal (PAM_SESSION_ERR it would ignore).
+        assert!(
+            said.contains("pam_open_session: Permission denied"),
+            "{target}: {said}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains(target),
+            "{said}"
+        );
+        // sudo -n opens the session with PAM_SILENT: the reason is in the audit log.
+        let last = l.audit().pop().unwrap();
+        assert_eq!(last["user"], target);
+        assert!(last["reason"].as_str().unwrap().starts_with(why), "{last}");
+    }
+    let audit = l.audit();
+    let users: Vec<&str> = audit.iter().map(|a| a["user"].as_str().unwrap()).collect();
+    assert_eq!(users, ["alice", "bob", "root", "jupyter"], "{audit:?}");
+    assert!(audit
+        .iter()
+        .all(|a| a["event"] == "impersonate" && a["service"] == "sudo"));
+    assert_eq!(audit[0]["result"], "success");
+}

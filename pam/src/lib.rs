@@ -153,7 +153,7 @@ fn impersonate(pam: &Pam) -> Verdict {
         }
     };
     let (service, rhost, ruser) = items(pam);
-    ask(
+    let v = ask(
         pam,
         &Request::Impersonate {
             // SAFETY: getuid cannot fail.
@@ -163,7 +163,12 @@ fn impersonate(pam: &Pam) -> Verdict {
             service,
             ruser,
         },
-    )
+    );
+    if v.code != PAM_SUCCESS {
+        // The reason also reaches the log: launchers may run silently (sudo -n).
+        pam.log(false, &format!("pam_proxid: {}", v.message));
+    }
+    v
 }
 
 fn authenticate(pam: &Pam, args: Args) -> c_int {
