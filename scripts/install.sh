@@ -3,13 +3,20 @@
 #   $LIBDIR/libproxid.so.<version>, with libproxid.so.<abi> (the SONAME) and
 #   libproxid.so symlinks; $LIBDIR/libproxid.a; $INCLUDEDIR/proxid.h;
 #   $LIBDIR/pkgconfig/proxid.pc.
+# And the host's NSS provider: the daemon as $SBINDIR/proxidd, its systemd unit as
+# $SYSTEMDUNITDIR/proxidd.service, and the glibc NSS module as
+# $NSSLIBDIR/libnss_proxid.so.2 (the multiarch library directory). nsswitch.conf is
+# never edited: the two lines to add are printed.
 #
 #   PREFIX=/usr/local scripts/install.sh            # the default PREFIX
 #   PREFIX=/usr DESTDIR=/tmp/stage scripts/install.sh   # staged, for packaging
 #
-# LIBDIR (default $PREFIX/lib) and INCLUDEDIR (default $PREFIX/include) may be set too.
-# The library is built with `cargo build --release --lib` unless PROXID_LIB_DIR names
-# a directory that already holds libproxid.so and libproxid.a.
+# LIBDIR (default $PREFIX/lib), INCLUDEDIR (default $PREFIX/include), SBINDIR (default
+# $PREFIX/sbin), NSSLIBDIR (default $PREFIX/lib/<multiarch>) and SYSTEMDUNITDIR
+# (default $PREFIX/lib/systemd/system) may be set too. Everything is built with
+# `cargo build --release` unless PROXID_LIB_DIR names a directory that already holds
+# libproxid.so and libproxid.a (then proxidd and libnss_proxid.so are installed when
+# that directory holds them too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +24,11 @@ PREFIX=${PREFIX:-/usr/local}
 LIBDIR=${LIBDIR:-$PREFIX/lib}
 INCLUDEDIR=${INCLUDEDIR:-$PREFIX/include}
 DESTDIR=${DESTDIR:-}
+SBINDIR=${SBINDIR:-$PREFIX/sbin}
+multiarch=$(gcc -print-multiarch 2>/dev/null || true)
+[ -n "$multiarch" ] || multiarch="$(uname -m)-linux-gnu"
+NSSLIBDIR=${NSSLIBDIR:-$PREFIX/lib/$multiarch}
+SYSTEMDUNITDIR=${SYSTEMDUNITDIR:-$PREFIX/lib/systemd/system}
 
 version=$(sed -n 's/^#define PROXID_VERSION "\(.*\)"$/\1/p' include/proxid.h)
 abi=$(sed -n 's/^#define PROXID_ABI_VERSION \([0-9][0-9]*\)$/\1/p' include/proxid.h)
@@ -26,7 +38,8 @@ if [ -z "$version" ] || [ -z "$abi" ]; then
 fi
 
 if [ -z "${PROXID_LIB_DIR:-}" ]; then
-    cargo build --release --lib
+    # The whole workspace: libproxid, proxidd and libnss_proxid.so.
+    cargo build --release
     PROXID_LIB_DIR=${CARGO_TARGET_DIR:-target}/release
 fi
 for f in libproxid.so libproxid.a; do
@@ -44,3 +57,24 @@ sed -e "s|@PREFIX@|$PREFIX|g" -e "s|@LIBDIR@|$LIBDIR|g" \
     scripts/proxid.pc.in > "$DESTDIR$LIBDIR/pkgconfig/proxid.pc"
 chmod 644 "$DESTDIR$LIBDIR/pkgconfig/proxid.pc"
 echo "installed libproxid $version (ABI $abi) into $DESTDIR$PREFIX"
+
+if [ -f "$PROXID_LIB_DIR/proxidd" ] && [ -f "$PROXID_LIB_DIR/libnss_proxid.so" ]; then
+    install -d "$DESTDIR$SBINDIR" "$DESTDIR$NSSLIBDIR" "$DESTDIR$SYSTEMDUNITDIR"
+    install -m 755 "$PROXID_LIB_DIR/proxidd" "$DESTDIR$SBINDIR/proxidd"
+    install -m 644 "$PROXID_LIB_DIR/libnss_proxid.so" "$DESTDIR$NSSLIBDIR/libnss_proxid.so.2"
+    sed -e "s|@SBINDIR@|$SBINDIR|g" dist/proxidd.service > "$DESTDIR$SYSTEMDUNITDIR/proxidd.service"
+    chmod 644 "$DESTDIR$SYSTEMDUNITDIR/proxidd.service"
+    echo "installed proxidd into $DESTDIR$SBINDIR, libnss_proxid.so.2 into $DESTDIR$NSSLIBDIR,"
+    echo "proxidd.service into $DESTDIR$SYSTEMDUNITDIR"
+    echo "To serve the host's users and groups: set [resolution] mode = \"server\" in"
+    echo "/etc/proxid.conf, run \`systemctl daemon-reload && systemctl enable --now proxidd\`"
+    case "$NSSLIBDIR" in
+        /lib/*|/usr/lib/*) ;;
+        *) echo "and \`ldconfig\` (so glibc finds $NSSLIBDIR/libnss_proxid.so.2)," ;;
+    esac
+    echo "then add proxid to these two lines of /etc/nsswitch.conf (not edited here):"
+    echo "passwd: files proxid"
+    echo "group: files proxid"
+else
+    echo "install.sh: no proxidd / libnss_proxid.so in $PROXID_LIB_DIR; NSS daemon and module not installed"
+fi

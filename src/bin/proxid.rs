@@ -24,6 +24,8 @@ commands:
                                 exit 0 when all mapped, 2 when any failed
   program-principal [--json] NAMESPACE [APPLICATION]
                                 principal, short name and keytab a program runs with
+  status [--json]               proxidd: running, directory reachable, cache size, hit rate
+  cache invalidate [NAME]       empty proxidd's cache for NAME, or all of it (root)
   authorize --proxy P --user U --host H [--json]
                                 may proxy P act as user U for a request from host H?
                                 exit 0 allowed, 1 denied or run-as-self, 2 error
@@ -39,6 +41,19 @@ enum Status {
     Ok = 0,
     NotFound = 1,
     Error = 2,
+}
+
+#[path = "cli/daemon_cmds.rs"]
+mod daemon_cmds;
+
+impl Status {
+    fn from_code(code: u8) -> Status {
+        match code {
+            0 => Status::Ok,
+            1 => Status::NotFound,
+            _ => Status::Error,
+        }
+    }
 }
 
 fn status_of(e: &Error) -> Status {
@@ -444,6 +459,8 @@ fn run() -> Status {
         "program-principal" => cmd_program_principal(&args),
         "authorize" => cmd_authorize(&args),
         "accept" => cmd_accept(&args),
+        "status" => Status::from_code(daemon_cmds::status(args.config.as_deref(), args.json)),
+        "cache" => Status::from_code(daemon_cmds::cache(args.config.as_deref(), &args.operands)),
         "help" => {
             println!("{USAGE}");
             Status::Ok
