@@ -6,7 +6,8 @@
 # And the host's NSS provider: the daemon as $SBINDIR/proxidd, its systemd unit as
 # $SYSTEMDUNITDIR/proxidd.service, and the glibc NSS module as
 # $NSSLIBDIR/libnss_proxid.so.2 (the multiarch library directory). nsswitch.conf is
-# never edited: the two lines to add are printed.
+# never edited: the two lines to add are printed. The PAM module as
+# $PAMDIR/pam_proxid.so (default /lib/<multiarch>/security; /etc/pam.d is never edited).
 #
 #   PREFIX=/usr/local scripts/install.sh            # the default PREFIX
 #   PREFIX=/usr DESTDIR=/tmp/stage scripts/install.sh   # staged, for packaging
@@ -77,4 +78,15 @@ if [ -f "$PROXID_LIB_DIR/proxidd" ] && [ -f "$PROXID_LIB_DIR/libnss_proxid.so" ]
     echo "group: files proxid"
 else
     echo "install.sh: no proxidd / libnss_proxid.so in $PROXID_LIB_DIR; NSS daemon and module not installed"
+fi
+
+# The PAM module goes where libpam looks, whatever PREFIX says (PAMDIR may be set).
+PAMDIR=${PAMDIR:-/lib/$multiarch/security}
+if [ -f "$PROXID_LIB_DIR/libpam_proxid.so" ]; then
+    install -d "$DESTDIR$PAMDIR"
+    install -m 644 "$PROXID_LIB_DIR/libpam_proxid.so" "$DESTDIR$PAMDIR/pam_proxid.so"
+    echo "installed pam_proxid.so into $DESTDIR$PAMDIR; no file under /etc/pam.d was"
+    echo "changed (README: \"PAM module\" has the lines for a JupyterHub host and for launchers)"
+else
+    echo "install.sh: no libpam_proxid.so in $PROXID_LIB_DIR; PAM module not installed"
 fi

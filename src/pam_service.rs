@@ -29,34 +29,24 @@ pub fn pam_number(code: PamCode) -> u32 {
 }
 
 /// State the PAM requests keep between calls (the failure throttle), and where the
-/// local users are named from.
+/// local users are named from. Users in `[daemon] filter_users` (and root, always)
+/// are never served: `PAM_USER_UNKNOWN`, reason `filtered`.
 #[derive(Debug)]
 pub struct PamService {
     throttle: Throttle,
     passwd_file: PathBuf,
-    /// Names never served through NSS/PAM (`[daemon] filter_users`).
-    filtered: Vec<String>,
 }
 
 impl Default for PamService {
     fn default() -> Self {
-        PamService::new(Vec::new())
+        PamService {
+            throttle: Throttle::default(),
+            passwd_file: PathBuf::from("/etc/passwd"),
+        }
     }
 }
 
 impl PamService {
-    /// `filtered`: user names the daemon never serves (root is always among them).
-    pub fn new(mut filtered: Vec<String>) -> PamService {
-        if !filtered.iter().any(|n| n == "root") {
-            filtered.push("root".into());
-        }
-        PamService {
-            throttle: Throttle::default(),
-            passwd_file: PathBuf::from("/etc/passwd"),
-            filtered,
-        }
-    }
-
     /// Names proxies from another passwd-format file (tests).
     pub fn with_passwd_file(mut self, file: PathBuf) -> PamService {
         self.passwd_file = file;
@@ -91,7 +81,7 @@ impl PamService {
                 ruser,
             } => {
                 let req = pam_request(user, service, rhost, ruser, peer_uid);
-                if self.is_filtered(&req) {
+                if is_filtered(resolver, &req) {
                     resolver.pam_filtered(PamEvent::Account, &req)
                 } else {
                     resolver.pam_account(&req)
@@ -124,12 +114,8 @@ impl PamService {
         })
     }
 
-    fn is_filtered(&self, req: &PamRequest) -> bool {
-        self.filtered.iter().any(|n| n.as_bytes() == req.user)
-    }
-
     fn authenticate(&self, resolver: &Resolver, req: &PamRequest, password: &[u8]) -> PamAnswer {
-        if self.is_filtered(req) {
+        if is_filtered(resolver, req) {
             return resolver.pam_filtered(PamEvent::Auth, req);
         }
         let user = String::from_utf8_lossy(&req.user).into_owned();
@@ -143,6 +129,16 @@ impl PamService {
             .record(req.peer_uid, &user, failed, Instant::now());
         answer
     }
+}
+
+fn is_filtered(resolver: &Resolver, req: &PamRequest) -> bool {
+    req.user == b"root"
+        || resolver
+            .config()
+            .daemon
+            .filter_users
+            .iter()
+            .any(|n| n.as_bytes() == req.user)
 }
 
 fn text(bytes: &[u8]) -> Option<String> {

@@ -1,7 +1,10 @@
 //! `pam_proxid.so` through real libpam, in a private mount namespace with the test's
 //! own `/etc/pam.d`: `pamtester` for auth, account and session (mkhomedir), against
-//! a real slapd (ldaps, ppolicy) behind the daemon's PAM service.
+//! a real slapd (ldaps, ppolicy) behind proxidd.
 
+#[allow(unused_imports)]
+#[path = "support/nss.rs"]
+mod nss;
 #[path = "support/pamd.rs"]
 mod pamd;
 mod support;
@@ -13,8 +16,6 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use pamd::{can_unshare, in_namespace, module, Daemon};
-use proxid::pam_service::PamService;
-use proxid::Resolver;
 use support::slapd::Slapd;
 use support::ConfFile;
 
@@ -40,14 +41,14 @@ fn daemon_for(uri: &str) -> (ConfFile, Daemon) {
         ),
     );
     std::fs::write(&conf.path, text).unwrap();
-    let resolver = Resolver::new(conf.config()).expect("resolver");
-    let daemon = Daemon::start(resolver, PamService::new(vec!["root".into()]));
+    let daemon = Daemon::start(&conf.path);
     (conf, daemon)
 }
 
-fn daemon() -> &'static (ConfFile, Daemon) {
-    static D: OnceLock<(ConfFile, Daemon)> = OnceLock::new();
-    D.get_or_init(|| daemon_for(&server().ldaps_uri))
+/// A daemon per test: proxidd is a child process, and one kept in a `static` would
+/// outlive the test binary.
+fn daemon() -> (ConfFile, Daemon) {
+    daemon_for(&server().ldaps_uri)
 }
 
 /// A directory holding one service file, `proxid-test`, naming the module by path.
@@ -93,7 +94,7 @@ macro_rules! needs_root {
 #[test]
 fn pamtester_auth_and_account_table() {
     needs_root!();
-    let (_, d) = daemon();
+    let (_conf, d) = daemon();
     // (user, password line, operations, success, words in pamtester's message)
     let cases: &[(&str, &str, &str, bool, &str)] = &[
         (
@@ -167,7 +168,7 @@ fn pamtester_auth_and_account_table() {
 #[test]
 fn use_first_pass_without_a_cached_password_fails_without_prompting() {
     needs_root!();
-    let (_, d) = daemon();
+    let (_conf, d) = daemon();
     let stack = "auth required MODULE use_first_pass\n";
     let out = pamtester(&d.socket, stack, "alice", "authenticate", "alice-pw\n");
     assert!(!out.status.success(), "{}", text(&out));
@@ -200,15 +201,13 @@ fn daemon_down_is_authinfo_unavail_at_once() {
 fn directory_down_is_authinfo_unavail_within_the_timeout() {
     needs_root!();
     let hole = support::BlackHole::start();
-    let (conf, d) = daemon_for(&hole.uri());
+    let conf = support::pam::conf(server(), &hole.uri(), TAIL);
     let text_conf = std::fs::read_to_string(&conf.path)
         .unwrap()
         .replace("operation_timeout = \"3s\"", "operation_timeout = \"1s\"")
         .replace("connect_timeout = \"2s\"", "connect_timeout = \"1s\"");
     std::fs::write(&conf.path, text_conf).unwrap();
-    drop(d);
-    let resolver = Resolver::new(conf.config()).unwrap();
-    let d = Daemon::start(resolver, PamService::default());
+    let d = Daemon::start(&conf.path);
     let start = Instant::now();
     let out = pamtester(&d.socket, STACK, "alice", "authenticate", "alice-pw\n");
     assert!(!out.status.success());
@@ -227,7 +226,7 @@ fn directory_down_is_authinfo_unavail_within_the_timeout() {
 #[test]
 fn session_mkhomedir_makes_an_owner_only_home() {
     needs_root!();
-    let (_, d) = daemon();
+    let (_conf, d) = daemon();
     let dir = pam_d(STACK);
     // /home is a fresh tmpfs in the namespace; /home/carol is made by the module, then
     // a second session finds it and leaves it; a symlinked home is refused.
@@ -254,7 +253,7 @@ fn session_mkhomedir_makes_an_owner_only_home() {
 #[test]
 fn chauthtok_ignores_local_users_and_refuses_directory_users() {
     needs_root!();
-    let (_, d) = daemon();
+    let (_conf, d) = daemon();
     // Only our module in the password stack: local users get PAM_IGNORE, which makes
     // the stack fail as "no module decided" rather than as our refusal.
     let out = pamtester(&d.socket, STACK, "alice", "chauthtok", "");
@@ -372,11 +371,7 @@ fn launcher(su_auth: &str, sudo_session: &str) -> Launcher {
         ),
     );
     std::fs::write(&conf.path, text).unwrap();
-    let resolver = Resolver::new(conf.config()).expect("resolver");
-    let daemon = Daemon::start(
-        resolver,
-        PamService::new(vec!["root".into()]).with_passwd_file(p("passwd")),
-    );
+    let daemon = Daemon::start(&conf.path);
     Launcher { dir, conf, daemon }
 }
 

@@ -155,6 +155,8 @@ struct Daemon {
     hits: AtomicU64,
     misses: AtomicU64,
     clients: AtomicUsize,
+    /// The PAM requests (kept across reloads: the failure throttle lives here).
+    pam: proxid::pam_service::PamService,
 }
 
 /// How a lookup went, before it becomes an answer.
@@ -416,11 +418,12 @@ impl Daemon {
                     ))
                 }
             },
-            Request::Authenticate { .. }
+            mut request @ (Request::Authenticate { .. }
             | Request::Account { .. }
-            | Request::Impersonate { .. } => {
-                Response::Error("unsupported request: this proxidd does not serve PAM".into())
-            }
+            | Request::Impersonate { .. }) => self
+                .pam
+                .answer(&state.resolver, &mut request, peer.uid)
+                .unwrap_or_else(|| Response::Error("unsupported request".into())),
         }
     }
 
@@ -798,6 +801,7 @@ fn main() {
         hits: AtomicU64::new(0),
         misses: AtomicU64::new(0),
         clients: AtomicUsize::new(0),
+        pam: proxid::pam_service::PamService::default(),
     });
     {
         let d = daemon.clone();

@@ -1,148 +1,60 @@
-//! What the PAM module tests need around real libpam: the module built, a daemon
-//! answering it on a Unix socket (the PAM and passwd requests, through
-//! `proxid::pam_service` exactly as proxidd answers them), and a private mount
-//! namespace with the test's own `/etc/pam.d` (the host's stays untouched).
+//! What the PAM module tests need around real libpam: the module built, proxidd
+//! answering it, and a private mount namespace with the test's own `/etc/pam.d`
+//! (the host's stays untouched).
 
-use std::io::{Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use proxid::pam_service::PamService;
-use proxid::Resolver;
-use proxid_proto::{split_frame, Passwd, Request, Response, MAX_REQUEST};
-
-/// `libpam_proxid.so`, built once per test binary into its own target directory (the
-/// outer `cargo test` holds the main one).
+/// `libpam_proxid.so`, built once per test binary (a workspace member that `cargo
+/// test` of the root package does not build), as `support::nss` builds its module.
 pub fn module() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let target = root.join("target/pam-module");
-        let status = Command::new(env!("CARGO"))
+        let profile = super::nss::profile_dir();
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
             .args(["build", "--quiet", "-p", "pam_proxid"])
-            .env("CARGO_TARGET_DIR", &target)
-            .current_dir(root)
-            .status()
-            .expect("cargo build -p pam_proxid");
-        assert!(status.success(), "building pam_proxid failed");
-        target.join("debug/libpam_proxid.so")
+            .env("CARGO_TARGET_DIR", profile.parent().unwrap())
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile.file_name().is_some_and(|n| n == "release") {
+            cargo.arg("--release");
+        }
+        assert!(
+            cargo.status().expect("cargo").success(),
+            "building pam_proxid failed"
+        );
+        // A copy: a later rebuild must not change the module under a running test.
+        let copy = std::env::temp_dir().join(format!("pam_proxid-{}.so", std::process::id()));
+        std::fs::copy(profile.join("libpam_proxid.so"), &copy).unwrap();
+        copy
     })
 }
 
-/// A daemon on a socket in a temp dir, answering as proxidd does; stopped on Drop.
+/// proxidd (the real daemon, `support::nss`) serving `config` on a socket every
+/// local user may reach; stopped on Drop.
 pub struct Daemon {
     pub socket: PathBuf,
-    stop: Arc<AtomicBool>,
-    _dir: tempfile::TempDir,
-}
-
-fn peer_uid(stream: &UnixStream) -> u32 {
-    use std::os::fd::AsRawFd;
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: u32::MAX,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: reading SO_PEERCRED into a ucred of the right size.
-    let rc = unsafe {
-        libc::getsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut cred as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    };
-    assert_eq!(rc, 0, "SO_PEERCRED");
-    cred.uid
-}
-
-fn serve(resolver: &Resolver, pam: &PamService, mut stream: UnixStream) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let payload = loop {
-        match split_frame(&buf, MAX_REQUEST) {
-            Ok(Some((payload, _))) => break payload.to_vec(),
-            Ok(None) => {}
-            Err(_) => return,
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let Ok(mut request) = Request::decode_payload(&payload) else {
-        return;
-    };
-    let uid = peer_uid(&stream);
-    let response = match pam.answer(resolver, &mut request, uid) {
-        Some(r) => r,
-        None => match request {
-            Request::GetPwNam(name) => match resolver.resolve_bytes(&name) {
-                Ok(id) => Response::Passwd(Passwd {
-                    name: id.name,
-                    passwd: "x".into(),
-                    uid: id.uid,
-                    gid: id.gid,
-                    gecos: String::new(),
-                    dir: id.home,
-                    shell: id.shell,
-                }),
-                Err(proxid::Error::NotFound { .. } | proxid::Error::InvalidName { .. }) => {
-                    Response::NotFound
-                }
-                Err(e) => Response::Unavailable(e.to_string()),
-            },
-            _ => Response::Error("unsupported request".into()),
-        },
-    };
-    let _ = stream.write_all(&response.encode());
+    _proxidd: super::nss::Daemon,
+    _host: super::nss::Host,
 }
 
 impl Daemon {
-    pub fn start(resolver: Resolver, pam: PamService) -> Daemon {
-        let dir = tempfile::tempdir().unwrap();
-        // Every local user may connect, as to proxidd's socket.
+    pub fn start(config: &Path) -> Daemon {
+        let host = super::nss::Host::new();
+        // The service account of the launcher tests connects too.
         std::fs::set_permissions(
-            dir.path(),
+            host.dir.path(),
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
         )
         .unwrap();
-        let socket = dir.path().join("nss.sock");
-        let listener = UnixListener::bind(&socket).unwrap();
-        std::fs::set_permissions(&socket, std::os::unix::fs::PermissionsExt::from_mode(0o666))
-            .unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = stop.clone();
-        let shared = Arc::new((resolver, pam));
-        std::thread::spawn(move || {
-            while !stopping.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let _ = stream.set_nonblocking(false);
-                        let shared = shared.clone();
-                        std::thread::spawn(move || serve(&shared.0, &shared.1, stream));
-                    }
-                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
-                }
-            }
-        });
+        let proxidd = host.start_daemon(config);
         Daemon {
-            socket,
-            stop,
-            _dir: dir,
+            socket: host.socket.clone(),
+            _proxidd: proxidd,
+            _host: host,
         }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
     }
 }
 
