@@ -504,3 +504,75 @@ fn sudo_nopasswd_is_held_to_the_proxy_rules_in_session() {
         .all(|a| a["event"] == "impersonate" && a["service"] == "sudo"));
     assert_eq!(audit[0]["result"], "success");
 }
+
+/// c-tests/pam_driver.c, compiled with `-Wall -Wextra -Werror` against libpam.
+fn pam_driver() -> std::path::PathBuf {
+    let out = std::env::temp_dir().join(format!("pam_driver-{}", std::process::id()));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("c-tests/pam_driver.c");
+    let status = std::process::Command::new("cc")
+        .args(["-Wall", "-Wextra", "-Werror", "-g"])
+        .arg(&src)
+        .args(["-lpam", "-o"])
+        .arg(&out)
+        .status()
+        .expect("cc");
+    assert!(status.success(), "compiling {}", src.display());
+    out
+}
+
+#[test]
+fn valgrind_on_a_c_program_driving_libpam() {
+    // No namespace needed: pam_start_confdir reads the service file from our dir, and
+    // PROXID_NSS_SOCKET is honoured (the driver is not setuid).
+    let (_conf, d) = daemon();
+    let dir = tempfile::tempdir().unwrap();
+    let module = module().display().to_string();
+    std::fs::write(
+        dir.path().join("proxid-test"),
+        format!(
+            "auth required {module}\naccount required {module}\n\
+             session required {module}\npassword required {module}\n"
+        ),
+    )
+    .unwrap();
+    let driver = pam_driver();
+    let out = std::process::Command::new("valgrind")
+        .args([
+            "--quiet",
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--trace-children=no",
+        ])
+        .arg(&driver)
+        .arg(dir.path())
+        .args([
+            "proxid-test",
+            "alice",
+            "alice-pw",
+            "bob",
+            "wrong",
+            "nobody-here",
+            "x",
+        ])
+        .env("PROXID_NSS_SOCKET", &d.socket)
+        .output()
+        .expect("valgrind runs");
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    for line in [
+        "alice authenticate 0",
+        "alice account 0",
+        "alice setcred 0",
+        "alice chauthtok 20",
+        "bob authenticate 7",
+        "bob account 6",
+        "nobody-here authenticate 10",
+        "nobody-here account 10",
+    ] {
+        assert!(said.contains(line), "{line:?} missing: {said}");
+    }
+    // The forked child logged in again.
+    assert_eq!(said.matches("alice authenticate 0").count(), 2, "{said}");
+    let _ = std::fs::remove_file(driver);
+}
