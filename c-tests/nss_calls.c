@@ -1,7 +1,7 @@
 /* Drives libnss_proxid.so.2 through glibc (getpwnam_r & co.), as any program does.
  * Run by tests/daemon_nss.rs inside a private mount namespace whose nsswitch.conf
  * names the `proxid` service. Modes:
- *   timed NAME MAX_MS            every call for NAME fails (daemon down), each within MAX_MS
+ *   timed NAME MAX_MS [CALLS]    every call for NAME fails (daemon down), each within MAX_MS
  *   until-found NAME MAX_MS      one process asks until NAME resolves (daemon restarted)
  *   buffers USER GROUP UID GID   every buffer size from 1 byte to the exact one
  *   groups USER                  getgrouplist from a 1-entry array: grows, no duplicates
@@ -47,12 +47,12 @@ static int lookup_user(const char *name, uid_t *uid) {
     return rc == 0 && res != NULL;
 }
 
-static int timed(const char *name, double max_ms) {
+static int timed(const char *name, double max_ms, int kinds) {
     struct passwd pw, *pres = NULL;
     struct group gr, *gres = NULL;
     char buf[4096];
     gid_t groups[64];
-    for (int kind = 0; kind < 5; kind++) {
+    for (int kind = 0; kind < kinds && kind < 5; kind++) {
         double t = now_ms();
         int found = 0, n = 64;
         switch (kind) {
@@ -274,8 +274,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *mode = argv[1];
-    if (!strcmp(mode, "timed") && argc == 4)
-        return timed(argv[2], atof(argv[3])) ? 1 : 0;
+    if (!strcmp(mode, "timed") && (argc == 4 || argc == 5))
+        return timed(argv[2], atof(argv[3]), argc == 5 ? atoi(argv[4]) : 5) ? 1 : 0;
     if (!strcmp(mode, "until-found") && argc == 4)
         return until_found(argv[2], atof(argv[3]));
     if (!strcmp(mode, "buffers") && argc == 6)

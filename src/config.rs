@@ -996,6 +996,15 @@ mod tests {
         let cases: &[(&str, &[&str])] = &[
             ("bogus = 1", &["/test/proxid.conf", "line 1", "bogus"]),
             (
+                "[daemon]\nsocket = \"relative.sock\"",
+                &["[daemon] socket", "absolute"],
+            ),
+            (
+                "[daemon]\nenumerate = \"yes\"",
+                &["enumerate", "invalid type"],
+            ),
+            ("[daemon]\nfilter = []", &["line 2", "filter"]),
+            (
                 "[cache]\npositive_ttl = \"5\"",
                 &["line 2", "positive_ttl", "missing unit"],
             ),

@@ -133,15 +133,13 @@ fn ask_nslcd(server: &Slapd, names: &[String]) -> Vec<String> {
         ),
     )
     .unwrap();
-    let start = format!(
-        "mount -t tmpfs tmpfs /run\nmkdir -p /run/nslcd\nmount --bind \"$D/nslcd.conf\" /etc/nslcd.conf\n\
+    let start = "mount -t tmpfs tmpfs /run\nmkdir -p /run/nslcd\nmount --bind \"$D/nslcd.conf\" /etc/nslcd.conf\n\
          /usr/sbin/nslcd -n 2>\"$D/nslcd.log\" &\npid=$!\n\
-         i=0\nwhile [ ! -S /run/nslcd/socket ]; do i=$((i+1)); [ $i -gt 200 ] && exit 3; sleep 0.05; done"
-    );
+         i=0\nwhile [ ! -S /run/nslcd/socket ]; do i=$((i+1)); [ $i -gt 200 ] && exit 3; sleep 0.05; done";
     ask(
         d,
         "passwd: files ldap\ngroup: files ldap\nhosts: files\n",
-        &start,
+        start,
         names,
     )
 }
@@ -313,6 +311,14 @@ fn daemon_down_answers_at_once_and_restart_needs_no_caller_restart() {
     // A C caller measures the module alone: within 100 ms per call.
     let (code, out) = host.run(&nss::c_program("nss_calls"), &["timed", "alice", "100"]);
     assert_eq!(code, 0, "{out}");
+    // `proxid status` says the daemon is not running.
+    let out = Command::new(env!("CARGO_BIN_EXE_proxid"))
+        .arg("status")
+        .env("PROXID_NSS_SOCKET", &host.socket)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not running"));
     // Restart while one process keeps asking: it gets answers again.
     let mut waiter = host
         .command(&nss::c_program("nss_calls"))
@@ -713,4 +719,26 @@ fn the_daemon_never_asks_itself() {
     let log = daemon.log_text();
     assert!(!log.contains("NSS lookup from proxidd took"), "{log}");
     assert!(!log.contains("from proxidd itself"), "{log}");
+}
+
+#[test]
+fn a_hung_daemon_costs_at_most_two_seconds_per_call() {
+    if skip_unless_root("a_hung_daemon_costs_at_most_two_seconds_per_call") {
+        return;
+    }
+    let host = Host::proxid_only();
+    // Listening, never accepting: connections complete (backlog) and nothing answers.
+    let _hung = std::os::unix::net::UnixListener::bind(&host.socket).unwrap();
+    let started = Instant::now();
+    let (code, out) = host.run(
+        &nss::c_program("nss_calls"),
+        &["timed", "alice", "2500", "2"],
+    );
+    assert_eq!(code, 0, "{out}");
+    // Two calls (getpwnam_r, getpwuid_r), each ended by the module's compiled-in 2 s.
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }

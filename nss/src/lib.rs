@@ -19,6 +19,11 @@
 //! - inside proxidd itself (`PROXIDD_NO_NSS` set): `UNAVAIL`, errno `ENOENT`, without
 //!   connecting — the daemon never asks itself.
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -110,9 +110,12 @@ struct State {
     pw_uid: Cache<u32, NssUser, NssUser>,
     gr_name: Cache<String, NssGroup, NssGroup>,
     gr_gid: Cache<u32, NssGroup, NssGroup>,
-    users: Mutex<Option<(Instant, Arc<Vec<Passwd>>)>>,
-    groups: Mutex<Option<(Instant, Arc<Vec<GroupEntry>>)>>,
+    users: Snapshot<Passwd>,
+    groups: Snapshot<GroupEntry>,
 }
+
+/// An enumeration list and when it was fetched.
+type Snapshot<T> = Mutex<Option<(Instant, Arc<Vec<T>>)>>;
 
 fn load_state(path: Option<&Path>) -> Result<State, String> {
     let config = Config::load(path).map_err(|e| e.to_string())?;
@@ -460,7 +463,7 @@ impl Daemon {
     /// is older than the positive TTL.
     fn snapshot<T>(
         &self,
-        slot: &Mutex<Option<(Instant, Arc<Vec<T>>)>>,
+        slot: &Snapshot<T>,
         state: &State,
         start: u32,
         fetch: impl FnOnce() -> proxid::Result<Vec<T>>,
