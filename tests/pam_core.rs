@@ -245,3 +245,57 @@ fn every_attempt_is_one_audit_line_without_the_password() {
     assert_eq!(lines[0]["peer_uid"], 1234);
     assert_eq!(lines[0]["service"], "proxid-test");
 }
+
+#[test]
+fn failures_are_slowed_per_peer_and_user_after_five_in_a_minute() {
+    use proxid::pam_service::PamService;
+    use proxid_proto::{Request, Response};
+    let (_, r) = resolver();
+    let pam = PamService::default();
+    let attempt = |user: &str, password: &str, peer: u32| {
+        let mut request = Request::Authenticate {
+            user: user.as_bytes().to_vec(),
+            password: password.as_bytes().to_vec(),
+            service: b"proxid-test".to_vec(),
+            rhost: Vec::new(),
+            ruser: Vec::new(),
+        };
+        let start = Instant::now();
+        let answer = pam.answer(r, &mut request, peer).expect("a PAM request");
+        // The password is wiped once answered.
+        if let Request::Authenticate { password, .. } = &request {
+            assert!(password.iter().all(|b| *b == 0));
+        }
+        (answer, start.elapsed())
+    };
+    for _ in 0..5 {
+        let (answer, _) = attempt("carol", "wrong", 4242);
+        assert_eq!(
+            answer,
+            Response::Verdict {
+                code: 7,
+                message: "wrong_password".into()
+            }
+        );
+    }
+    // The sixth for the same (peer, user) waits at least a second (the bound);
+    // the same user from another peer, and another user from this peer, do not.
+    let (_, slow) = attempt("carol", "carol-pw", 4242);
+    assert!(slow >= Duration::from_secs(1), "{slow:?}");
+    let (answer, other_peer) = attempt("carol", "carol-pw", 4243);
+    assert_eq!(
+        answer,
+        Response::Verdict {
+            code: 0,
+            message: "password_ok".into()
+        }
+    );
+    assert!(other_peer < Duration::from_secs(1), "{other_peer:?}");
+    let (_, other_user) = attempt("alice", "alice-pw", 4242);
+    assert!(other_user < Duration::from_secs(1), "{other_user:?}");
+    // The success above forgot carol's failures for peer 4242.
+    let (_, after) = attempt("carol", "carol-pw", 4242);
+    assert!(after < Duration::from_secs(1), "{after:?}");
+    // Not a PAM request: not PamService's business.
+    assert!(pam.answer(r, &mut Request::Status, 0).is_none());
+}
