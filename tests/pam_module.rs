@@ -576,3 +576,29 @@ fn valgrind_on_a_c_program_driving_libpam() {
     assert_eq!(said.matches("alice authenticate 0").count(), 2, "{said}");
     let _ = std::fs::remove_file(driver);
 }
+
+#[test]
+fn install_puts_the_module_in_the_pam_directory_and_edits_no_service_file() {
+    nss::module_dir(); // libnss_proxid.so next to proxidd, as install.sh expects
+    module(); // libpam_proxid.so there too
+    let stage = tempfile::tempdir().unwrap();
+    let before = std::fs::read_dir("/etc/pam.d").map(|d| d.count()).ok();
+    let out = std::process::Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install.sh"))
+        .env("PREFIX", "/usr")
+        .env("DESTDIR", stage.path())
+        .env("PROXID_LIB_DIR", nss::profile_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let installed = stage
+        .path()
+        .join("lib/x86_64-linux-gnu/security/pam_proxid.so");
+    assert!(installed.is_file(), "{}", text(&out));
+    assert_eq!(installed.metadata().unwrap().mode() & 0o777, 0o644);
+    assert!(!stage.path().join("etc").exists());
+    assert_eq!(
+        std::fs::read_dir("/etc/pam.d").map(|d| d.count()).ok(),
+        before
+    );
+}
