@@ -299,3 +299,33 @@ fn failures_are_slowed_per_peer_and_user_after_five_in_a_minute() {
     // Not a PAM request: not PamService's business.
     assert!(pam.answer(r, &mut Request::Status, 0).is_none());
 }
+
+#[test]
+fn daemon_filter_users_are_never_served() {
+    use proxid::pam_service::PamService;
+    use proxid_proto::{Request, Response};
+    let (_c, r) = resolver_with(
+        &server().ldaps_uri,
+        "[daemon]\nfilter_users = [\"root\", \"carol\"]\n\n[impersonation]\n",
+    );
+    let pam = PamService::default();
+    let mut auth = Request::Authenticate {
+        user: b"carol".to_vec(),
+        password: b"carol-pw".to_vec(),
+        service: b"s".to_vec(),
+        rhost: Vec::new(),
+        ruser: Vec::new(),
+    };
+    let filtered = Response::Verdict {
+        code: 10,
+        message: "filtered".into(),
+    };
+    assert_eq!(pam.answer(&r, &mut auth, 1000), Some(filtered.clone()));
+    let mut account = Request::Account {
+        user: b"carol".to_vec(),
+        service: b"s".to_vec(),
+        rhost: Vec::new(),
+        ruser: Vec::new(),
+    };
+    assert_eq!(pam.answer(&r, &mut account, 1000), Some(filtered));
+}

@@ -136,6 +136,15 @@ fn pamtester_auth_and_account_table() {
         ("bob", "bob-pw\n", "authenticate", true, "successfully"),
         ("bob", "", "acct_mgmt", false, "Permission denied"),
         ("nobody-here", "", "acct_mgmt", false, "User not known"),
+        ("*", "x\n", "authenticate", false, "User not known"),
+        ("a)(uid=*", "x\n", "authenticate", false, "User not known"),
+        (
+            "alice\\",
+            "alice-pw\n",
+            "authenticate",
+            false,
+            "User not known",
+        ),
         (
             "locked",
             "locked-pw\n",
@@ -160,6 +169,9 @@ fn pamtester_auth_and_account_table() {
             "{user} {ops}: {said:?} lacks {words:?}"
         );
     }
+    let long = "y".repeat(10_000);
+    let out = pamtester(&d.socket, STACK, &long, "authenticate", "x\n");
+    assert!(text(&out).contains("User not known"), "{}", text(&out));
     // The refusal for a user outside allowed_groups names the key to set.
     let out = pamtester(&d.socket, STACK, "bob", "acct_mgmt", "");
     assert!(text(&out).contains("allowed_groups"), "{}", text(&out));

@@ -571,7 +571,11 @@ fn serve(daemon: &Daemon, mut stream: UnixStream) {
                     return;
                 }
                 daemon.requests.fetch_add(1, Ordering::Relaxed);
-                match Request::decode_payload(&payload) {
+                let decoded = Request::decode_payload(&payload);
+                // A PAM request carries a password: wipe the raw copy at once (the
+                // decoded one is wiped by the PAM service once answered).
+                zeroize::Zeroize::zeroize(&mut payload);
+                match decoded {
                     Err(e) => Response::Error(e.to_string()),
                     Ok(_) if peer.pid == own_pid => {
                         log(
