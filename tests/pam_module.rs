@@ -373,6 +373,11 @@ fn launcher(su_auth: &str, sudo_session: &str) -> Launcher {
         .replace("MODULE", &module),
     )
     .unwrap();
+    std::fs::write(
+        p("pam.d/proxid-test"),
+        "auth required MODULE impersonate=strict\n".replace("MODULE", &module),
+    )
+    .unwrap();
     let conf = support::pam::conf(server(), &server().ldaps_uri, TAIL);
     let audit = conf.dir.path().join("audit.jsonl");
     let text = std::fs::read_to_string(&conf.path).unwrap().replace(
@@ -534,8 +539,9 @@ fn pam_driver() -> std::path::PathBuf {
 
 #[test]
 fn valgrind_on_a_c_program_driving_libpam() {
-    // No namespace needed: pam_start_confdir reads the service file from our dir, and
-    // PROXID_NSS_SOCKET is honoured (the driver is not setuid).
+    needs_root!(); // proxidd runs in a namespace of its own (support::nss)
+                   // No namespace needed: pam_start_confdir reads the service file from our dir, and
+                   // PROXID_NSS_SOCKET is honoured (the driver is not setuid).
     let (_conf, d) = daemon();
     let dir = tempfile::tempdir().unwrap();
     let module = module().display().to_string();
@@ -612,5 +618,29 @@ fn install_puts_the_module_in_the_pam_directory_and_edits_no_service_file() {
     assert_eq!(
         std::fs::read_dir("/etc/pam.d").map(|d| d.count()).ok(),
         before
+    );
+}
+
+#[test]
+fn a_non_root_caller_is_its_own_proxy_whatever_it_claims() {
+    needs_root!();
+    let l = launcher("sufficient MODULE impersonate", "required pam_permit.so");
+    // pamtester is not setuid: the daemon sees the service account's UID and takes
+    // it as the proxy; PAM_RUSER saying "root" changes nothing.
+    let out = l.run_as_service("pamtester -I ruser=root proxid-test alice authenticate");
+    assert!(out.status.success(), "{}", text(&out));
+    let out = l.run_as_service("pamtester -I ruser=admin2 proxid-test bob authenticate");
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("Permission denied"), "{}", text(&out));
+    let audit = l.audit();
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert_eq!(audit[0]["peer_uid"], SERVICE_UID);
+    assert_eq!(audit[0]["ruser"], "root");
+    assert!(
+        audit[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("proxy jupyter"),
+        "{audit:?}"
     );
 }
