@@ -252,7 +252,19 @@ impl Resolver {
     /// A request refused before any rule ran (the daemon's `filter_users`): audited
     /// as `user_unknown`, reason `filtered`.
     pub fn pam_filtered(&self, event: PamEvent, req: &PamRequest) -> PamAnswer {
-        self.pam_audited(event, req, PamAnswer::new(PamCode::UserUnknown, "filtered"))
+        self.pam_refused(event, req, PamCode::UserUnknown, "filtered")
+    }
+
+    /// A request the caller refused itself (an impersonation whose proxy cannot be
+    /// named): audited like every other attempt.
+    pub fn pam_refused(
+        &self,
+        event: PamEvent,
+        req: &PamRequest,
+        code: PamCode,
+        reason: &str,
+    ) -> PamAnswer {
+        self.pam_audited(event, req, PamAnswer::new(code, reason))
     }
 
     /// The name of a user the directory may speak for, or the answer refusing it:

@@ -97,13 +97,18 @@ impl PamService {
                 let req = pam_request(user, service, host, ruser, peer_uid);
                 match resolver.pam_proxy(peer_uid, *proxy_uid, &self.passwd_file) {
                     Ok(proxy) => resolver.pam_impersonate(&req, &proxy),
-                    Err(e) => PamAnswer {
-                        code: PamCode::PermDenied,
-                        reason: format!(
+                    Err(e) => resolver.pam_refused(
+                        PamEvent::Impersonate,
+                        &req,
+                        match e {
+                            crate::Error::NotFound { .. } => PamCode::PermDenied,
+                            _ => PamCode::AuthinfoUnavail,
+                        },
+                        &format!(
                             "proxy_unknown: uid {}: {e}",
                             if peer_uid == 0 { *proxy_uid } else { peer_uid }
                         ),
-                    },
+                    ),
                 }
             }
             _ => return None,

@@ -329,3 +329,27 @@ fn daemon_filter_users_are_never_served() {
     };
     assert_eq!(pam.answer(&r, &mut account, 1000), Some(filtered));
 }
+
+#[test]
+fn an_impersonation_whose_proxy_has_no_name_is_refused_and_audited() {
+    use proxid::pam_service::PamService;
+    use proxid_proto::{Request, Response};
+    let (conf, r) = resolver_with(&server().ldaps_uri, TAIL);
+    let mut request = Request::Impersonate {
+        proxy_uid: 55555,
+        user: b"alice".to_vec(),
+        host: Vec::new(),
+        service: b"su".to_vec(),
+        ruser: b"jupyter".to_vec(),
+    };
+    // A root peer (setuid launcher) whose real UID names nobody.
+    let answer = PamService::default().answer(&r, &mut request, 0);
+    assert!(
+        matches!(&answer, Some(Response::Verdict { code: 6, message }) if message.starts_with("proxy_unknown: uid 55555")),
+        "{answer:?}"
+    );
+    let lines = audit_lines(&conf);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["event"], "impersonate");
+    assert_eq!(lines[0]["result"], "perm_denied");
+}
