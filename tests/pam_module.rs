@@ -251,7 +251,12 @@ fn session_mkhomedir_makes_an_owner_only_home() {
          pamtester proxid-test carol open_session\n\
          ln -s /etc /home/alice\n\
          if pamtester proxid-test alice open_session; then echo FOLLOWED; fi\n\
-         stat -c '%U' /etc\n",
+         stat -c '%U' /etc\n\
+         mkdir -m 700 /home/bob\n\
+         if pamtester proxid-test bob open_session; then echo FOREIGN; fi\n\
+         mkdir -m 777 /home/admin2 && chown 20004 /home/admin2\n\
+         if pamtester proxid-test admin2 open_session; then echo OPEN; fi\n\
+",
         "",
     );
     let said = text(&out);
@@ -260,6 +265,15 @@ fn session_mkhomedir_makes_an_owner_only_home() {
     assert!(!said.contains("FOLLOWED"), "{said}");
     assert!(said.contains("symbolic link"), "{said}");
     assert!(said.contains("\nroot\n"), "{said}");
+    // An existing home owned by someone else, or writable by everyone, is refused.
+    assert!(
+        !said.contains("FOREIGN") && said.contains("belongs to UID 0"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("OPEN") && said.contains("writable by everyone"),
+        "{said}"
+    );
 }
 
 #[test]
