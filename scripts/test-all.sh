@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 # dpkg-dev, file and lintian build and check the Debian package (tests/package_deb.rs).
 PACKAGES=(slapd ldap-utils nslcd libnss-ldapd gosa-schema valgrind openssl gcc make
           pkg-config binutils junit5 python3-pip util-linux
-          man-db zsh fish dpkg-dev file lintian)
+          man-db zsh fish dpkg-dev file lintian
+          pamtester libpam0g-dev sudo python3-venv)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -27,6 +28,9 @@ if ((${#missing[@]})); then
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     echo "test-all: installing ${missing[*]}"
     nsswitch_before=$(sha256sum /etc/nsswitch.conf 2>/dev/null || true)
+    # Packages may add their own service files to /etc/pam.d (sudo does), never change
+    # the ones already there.
+    pamd_before=$(cd /etc/pam.d 2>/dev/null && sha256sum -- * 2>/dev/null || true)
     # Keep the packages' own services (system slapd, nslcd) from starting.
     made_policy=""
     if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -47,11 +51,26 @@ DEBCONF
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
     [ -z "$made_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
     nsswitch_after=$(sha256sum /etc/nsswitch.conf 2>/dev/null || true)
+    pamd_changed=""
+    [ -z "$pamd_before" ] || pamd_changed=$(cd /etc/pam.d 2>/dev/null && printf '%s\n' "$pamd_before" | sed '/^$/d' | sha256sum --quiet -c - 2>&1 || true)
+    if [ -n "$pamd_changed" ]; then
+        echo "test-all: installing packages changed /etc/pam.d: $pamd_changed; refusing to go on" >&2
+        exit 2
+    fi
     if [ "$nsswitch_before" != "$nsswitch_after" ]; then
         echo "test-all: installing packages changed /etc/nsswitch.conf; refusing to go on" >&2
         exit 2
     fi
 fi
+
+# pamela (the PAM binding JupyterHub uses) and JupyterHub itself, for
+# tests/pam_python.rs, in a virtualenv of their own (PyPI), once.
+PAM_VENV=${PROXID_PAM_VENV:-$HOME/.cache/proxid/pam-venv}
+if [ ! -x "$PAM_VENV/bin/jupyterhub" ]; then
+    python3 -m venv "$PAM_VENV"
+    "$PAM_VENV/bin/pip" install -q pamela jupyterhub
+fi
+export PROXID_PAM_VENV="$PAM_VENV"
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --all-features -- -D warnings

@@ -1,4 +1,5 @@
-//! The audit log: one JSON line per impersonation decision.
+//! The audit log: one JSON line per impersonation decision (and per PAM attempt,
+//! see `auth`).
 //!
 //! Each line is written with a single `write(2)` on a file opened with `O_APPEND`,
 //! under an exclusive `flock`, so lines from many threads and many processes never
@@ -48,7 +49,13 @@ pub fn line(decision: &Decision, now: SystemTime) -> String {
 /// (cannot open, not a regular file, short write) is returned: the decision must
 /// then be a denial.
 pub fn append(path: &Path, decision: &Decision) -> std::io::Result<()> {
-    let mut text = line(decision, SystemTime::now());
+    append_text(path, &line(decision, SystemTime::now()))
+}
+
+/// Appends `line` and a newline to `path` with one `write(2)` (`O_APPEND`).
+pub fn append_text(path: &Path, line: &str) -> std::io::Result<()> {
+    let mut text = String::with_capacity(line.len() + 1);
+    text.push_str(line);
     text.push('\n');
     check_directory(path)?;
     let file = open(path)?;

@@ -36,7 +36,16 @@ struct RawConfig {
     #[serde(default)]
     principals: RawPrincipals,
     #[serde(default)]
+    pam: RawPam,
+    #[serde(default)]
     daemon: RawDaemon,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPam {
+    #[serde(default)]
+    allowed_groups: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -489,6 +498,14 @@ impl Default for PrincipalsConfig {
     }
 }
 
+/// `[pam]`: who may log in through `pam_proxid.so`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PamConfig {
+    /// Groups whose members may log in with their directory password. Empty means
+    /// nobody (fail closed, as kanidm's `pam_allowed_login_groups`).
+    pub allowed_groups: Vec<String>,
+}
+
 /// The validated configuration. Built by [`Config::load`] or [`Config::from_toml`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {
@@ -500,6 +517,7 @@ pub struct Config {
     pub ldap: Option<LdapConfig>,
     pub impersonation: ImpersonationConfig,
     pub principals: PrincipalsConfig,
+    pub pam: PamConfig,
     pub daemon: DaemonConfig,
 }
 
@@ -516,6 +534,7 @@ impl Default for Config {
             ldap: None,
             impersonation: ImpersonationConfig::default(),
             principals: PrincipalsConfig::default(),
+            pam: PamConfig::default(),
             daemon: DaemonConfig::default(),
         }
     }
@@ -953,6 +972,8 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
     // A malformed auth_to_local rule or principal is refused, naming it.
     crate::principal::check_config(&principals).map_err(|message| Error::config(path, message))?;
 
+    let pam = validate_pam(raw.pam, path)?;
+
     Ok(Config {
         path: Some(path.to_path_buf()),
         resolution,
@@ -960,7 +981,22 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
         ldap,
         impersonation,
         principals,
+        pam,
         daemon: validate_daemon(raw.daemon, path)?,
+    })
+}
+
+fn validate_pam(p: RawPam, path: &Path) -> Result<PamConfig> {
+    for group in &p.allowed_groups {
+        if crate::identity::validate_name(group.as_bytes()).is_err() || group.trim() != group {
+            return Err(Error::config(
+                path,
+                format!("[pam] allowed_groups: {group:?} is not a group name"),
+            ));
+        }
+    }
+    Ok(PamConfig {
+        allowed_groups: p.allowed_groups,
     })
 }
 
@@ -1226,6 +1262,16 @@ mod tests {
             ),
             ("[principals.namespace.a]\nkeytab = \"/k\"", &["principal"]),
             ("[cache", &["line 1"]),
+            ("[pam]\nallowed_groups = [\"\"]", &["[pam] allowed_groups"]),
+            (
+                "[pam]\nallowed_groups = [\" x\"]",
+                &["[pam] allowed_groups"],
+            ),
+            ("[pam]\nallowed_group = []", &["line 2", "allowed_group"]),
+            (
+                "[pam]\nallowed_groups = \"x\"",
+                &["allowed_groups", "invalid type"],
+            ),
             (
                 "[resolution]\nserver_side = false\nrequire_server_side = true",
                 &["require_server_side", "server_side = true"],
@@ -1281,6 +1327,13 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn pam_allowed_groups_default_to_nobody() {
+        assert!(parse("").unwrap().pam.allowed_groups.is_empty());
+        let c = parse("[pam]\nallowed_groups = [\"jupyter\", \"data science\"]").unwrap();
+        assert_eq!(c.pam.allowed_groups, vec!["jupyter", "data science"]);
     }
 
     #[test]

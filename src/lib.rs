@@ -9,6 +9,7 @@
 //! ```
 
 pub mod audit;
+pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod doctor;
@@ -21,6 +22,7 @@ pub mod identity;
 mod identity_store;
 pub mod mapr;
 pub mod mode;
+pub mod pam_service;
 pub mod policy;
 pub mod principal;
 pub mod resolver;

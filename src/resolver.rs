@@ -152,6 +152,16 @@ impl Resolver {
         found.ok_or_else(|| Error::not_found(format!("uid {uid}")))
     }
 
+    /// Checks a user's password with the source (LDAP: a bind as the user). Never
+    /// cached; see [`crate::auth`] for the rules around it.
+    pub(crate) fn source_check_password(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<crate::auth::PasswordCheck> {
+        self.source.check_password(name, password)
+    }
+
     /// Looks up a group by name.
     pub fn group(&self, name: &str) -> Result<Group> {
         let name = validate_name(name.as_bytes())?;

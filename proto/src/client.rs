@@ -78,7 +78,14 @@ pub fn socket_path() -> Vec<u8> {
 pub fn call(path: &[u8], request: &Request, timeout: Duration) -> Result<Response, ClientError> {
     let deadline = Instant::now() + timeout;
     let fd = connect(path, deadline)?;
-    send_all(&fd, &request.encode(), deadline)?;
+    let mut frame = request.encode();
+    let sent = send_all(&fd, &frame, deadline);
+    // A PAM request carries a password: overwrite the frame before it is freed.
+    for b in frame.iter_mut() {
+        // SAFETY: a valid, aligned pointer into the frame.
+        unsafe { std::ptr::write_volatile(b, 0) };
+    }
+    sent?;
     let payload = receive(&fd, deadline)?;
     Response::decode_payload(&payload).map_err(ClientError::Protocol)
 }

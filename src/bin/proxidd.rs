@@ -158,6 +158,8 @@ struct Daemon {
     hits: AtomicU64,
     misses: AtomicU64,
     clients: AtomicUsize,
+    /// The PAM requests (kept across reloads: the failure throttle lives here).
+    pam: proxid::pam_service::PamService,
 }
 
 /// How a lookup went, before it becomes an answer.
@@ -419,11 +421,12 @@ impl Daemon {
                     ))
                 }
             },
-            Request::Authenticate { .. }
+            mut request @ (Request::Authenticate { .. }
             | Request::Account { .. }
-            | Request::Impersonate { .. } => {
-                Response::Error("unsupported request: this proxidd does not serve PAM".into())
-            }
+            | Request::Impersonate { .. }) => self
+                .pam
+                .answer(&state.resolver, &mut request, peer.uid)
+                .unwrap_or_else(|| Response::Error("unsupported request".into())),
         }
     }
 
@@ -568,7 +571,11 @@ fn serve(daemon: &Daemon, mut stream: UnixStream) {
                     return;
                 }
                 daemon.requests.fetch_add(1, Ordering::Relaxed);
-                match Request::decode_payload(&payload) {
+                let decoded = Request::decode_payload(&payload);
+                // A PAM request carries a password: wipe the raw copy at once (the
+                // decoded one is wiped by the PAM service once answered).
+                zeroize::Zeroize::zeroize(&mut payload);
+                match decoded {
                     Err(e) => Response::Error(e.to_string()),
                     Ok(_) if peer.pid == own_pid => {
                         log(
@@ -801,6 +808,7 @@ fn main() {
         hits: AtomicU64::new(0),
         misses: AtomicU64::new(0),
         clients: AtomicUsize::new(0),
+        pam: proxid::pam_service::PamService::default(),
     });
     {
         let d = daemon.clone();

@@ -250,6 +250,20 @@ impl Resolver {
         }
     }
 
+    /// The decision without its audit line (the PAM face writes its own line).
+    pub(crate) fn decide_unaudited(&self, proxy: &str, user: &str, host: &str) -> Result<Decision> {
+        self.decide(proxy, user, host, &hosts::system_lookup, None)
+    }
+
+    /// Whether `target` is a protected identity: `(rule, detail)` when it is. A
+    /// protected name that cannot be resolved is an error, never a pass.
+    pub(crate) fn protection(&self, target: &Identity) -> Result<Option<(String, String)>> {
+        Ok(self
+            .protected_ids()?
+            .protects(target)
+            .map(|(rule, detail)| (rule.to_string(), detail)))
+    }
+
     fn decide(
         &self,
         proxy: &str,

@@ -49,6 +49,7 @@
 //!   search per connection at a time: OpenLDAP keeps one paging state per connection);
 //!   an answer is complete or an error, never a silently truncated group list.
 
+mod bind;
 mod nss;
 mod pool;
 /// Step-by-step checks of one server, for `proxid doctor`.
@@ -66,6 +67,7 @@ use std::time::Duration;
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{LdapError, Scope, SearchEntry};
 
+use crate::auth::PasswordCheck;
 use crate::config::{Config, LdapConfig, LdapSchema};
 use crate::error::{Error, Result};
 use crate::fork::PerProcess;
@@ -821,6 +823,12 @@ impl Source for LdapSource {
         let group = group.to_string();
         self.run(|inner| async move { inner.group_member_names(&group).await })
             .map(Some)
+    }
+
+    fn check_password(&self, name: &str, password: &str) -> Result<PasswordCheck> {
+        let name = name.to_owned();
+        let password = zeroize::Zeroizing::new(password.to_owned());
+        self.run(|inner| async move { inner.check_password(&name, &password).await })
     }
 
     fn user_by_name(&self, name: &str) -> Result<Option<Identity>> {

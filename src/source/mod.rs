@@ -7,7 +7,8 @@ pub mod local;
 #[doc(hidden)]
 pub mod local_list;
 
-use crate::error::Result;
+use crate::auth::PasswordCheck;
+use crate::error::{Error, Result};
 use crate::identity::{Group, Identity};
 
 /// A registry of users and groups (the local NSS databases, or an LDAP directory).
@@ -28,6 +29,16 @@ pub trait Source: Send + Sync {
 
     /// The group with this GID.
     fn group_by_gid(&self, gid: u32) -> Result<Option<Group>>;
+
+    /// Checks a user's password against the registry (LDAP: a bind as the user).
+    /// The local source does not: it answers `Unavailable`.
+    fn check_password(&self, name: &str, password: &str) -> Result<PasswordCheck> {
+        let _ = (name, password);
+        Err(Error::Unavailable {
+            source_name: self.kind().into(),
+            detail: "this source does not check passwords".into(),
+        })
+    }
 
     /// Forgets whatever the source keeps between lookups (the LDAP source remembers
     /// primary groups), so the next lookup reads the registry afresh.

@@ -3,6 +3,7 @@
 //! "black hole" server that accepts connections and never answers.
 #![allow(dead_code)]
 
+pub mod pam;
 pub mod slapd;
 
 use std::net::TcpListener;

@@ -168,7 +168,22 @@ pub fn make_certificates_days(dir: &Path, name: &str, days: u32) -> (PathBuf, Pa
     (ca, cert, key)
 }
 
-fn slapd_conf(dir: &Path, schema: Schema, cert: &Path, key: &Path, ca: &Path) -> String {
+/// Additions to the generated slapd.conf: modules to load, and lines for the database
+/// section (overlays).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Extra<'a> {
+    pub modules: &'a [&'a str],
+    pub database: &'a str,
+}
+
+fn slapd_conf(
+    dir: &Path,
+    schema: Schema,
+    cert: &Path,
+    key: &Path,
+    ca: &Path,
+    extra: Extra<'_>,
+) -> String {
     let schemas = match schema {
         Schema::Rfc2307 => ["core", "cosine", "nis", "inetorgperson"]
             .map(|s| format!("/etc/ldap/schema/{s}.schema")),
@@ -190,7 +205,7 @@ fn slapd_conf(dir: &Path, schema: Schema, cert: &Path, key: &Path, ca: &Path) ->
     let d = dir.display();
     conf += &format!(
         "pidfile {d}/slapd.pid\nargsfile {d}/slapd.args\n\
-         modulepath /usr/lib/ldap\nmoduleload back_mdb\n\
+         modulepath /usr/lib/ldap\nmoduleload back_mdb\n{modules}\
          TLSCACertificateFile {ca}\nTLSCertificateFile {cert}\nTLSCertificateKeyFile {key}\n\
          sizelimit {SIZE_LIMIT}\n\
          database mdb\nmaxsize 268435456\nsuffix \"{BASE}\"\nrootdn \"{ROOT_DN}\"\nrootpw {ROOT_PW}\n\
@@ -199,6 +214,11 @@ fn slapd_conf(dir: &Path, schema: Schema, cert: &Path, key: &Path, ca: &Path) ->
         ca = ca.display(),
         cert = cert.display(),
         key = key.display(),
+        modules = extra
+            .modules
+            .iter()
+            .map(|m| format!("moduleload {m}\n"))
+            .collect::<String>(),
     );
     if schema == Schema::Rfc2307bis {
         conf += "index member eq\n";
@@ -209,6 +229,7 @@ fn slapd_conf(dir: &Path, schema: Schema, cert: &Path, key: &Path, ca: &Path) ->
          access to attrs=userPassword by anonymous auth by * none\n\
          access to * by * read\n"
     );
+    conf += extra.database;
     conf
 }
 
@@ -257,21 +278,32 @@ impl Slapd {
     /// certificate signed by its own CA; it also listens on `[::1]` when the host has
     /// IPv6.
     pub fn start(schema: Schema, ldif: &str) -> Slapd {
-        Slapd::start_full(schema, ldif, false, 2)
+        Slapd::start_full(schema, ldif, false, 2, Extra::default())
     }
 
     /// [`Slapd::start`] with a server certificate (and CA) valid for `days` days.
     pub fn start_with_cert_days(schema: Schema, ldif: &str, days: u32) -> Slapd {
-        Slapd::start_full(schema, ldif, false, days)
+        Slapd::start_full(schema, ldif, false, days, Extra::default())
     }
 
     /// As `start`; with `self_signed`, the server presents a self-signed `CA:TRUE`
     /// certificate (`make_self_signed`), which is then also its `ca_file`.
     pub fn start_with(schema: Schema, ldif: &str, self_signed: bool) -> Slapd {
-        Slapd::start_full(schema, ldif, self_signed, 2)
+        Slapd::start_full(schema, ldif, self_signed, 2, Extra::default())
     }
 
-    fn start_full(schema: Schema, ldif: &str, self_signed: bool, days: u32) -> Slapd {
+    /// As [`Slapd::start`], with modules and database lines added (overlays).
+    pub fn start_with_extra(schema: Schema, ldif: &str, extra: Extra<'_>) -> Slapd {
+        Slapd::start_full(schema, ldif, false, 2, extra)
+    }
+
+    fn start_full(
+        schema: Schema,
+        ldif: &str,
+        self_signed: bool,
+        days: u32,
+        extra: Extra<'_>,
+    ) -> Slapd {
         let dir = tempfile::tempdir().expect("temp dir");
         let (ca_file, cert, key) = if self_signed {
             let (cert, key) = make_self_signed(dir.path(), "server");
@@ -281,7 +313,11 @@ impl Slapd {
         };
         std::fs::create_dir(dir.path().join("db")).unwrap();
         let conf = dir.path().join("slapd.conf");
-        std::fs::write(&conf, slapd_conf(dir.path(), schema, &cert, &key, &ca_file)).unwrap();
+        std::fs::write(
+            &conf,
+            slapd_conf(dir.path(), schema, &cert, &key, &ca_file, extra),
+        )
+        .unwrap();
         let data = dir.path().join("data.ldif");
         std::fs::write(&data, ldif).unwrap();
         run(Command::new(sbin("slapadd"))

@@ -406,6 +406,58 @@ impl Pool {
         server: &Server,
         tls: Option<Arc<ClientConfig>>,
     ) -> std::result::Result<Ldap, String> {
+        let mut ldap = self.connect(server, tls).await?;
+        if let (Some(dn), Some(password)) = (&self.cfg.bind_dn, &self.cfg.bind_password) {
+            let op = self.cfg.operation_timeout;
+            let bound = tokio::time::timeout(op, ldap.simple_bind(dn, password.expose()))
+                .await
+                .map_err(|_| format!("bind timed out after {} ms", op.as_millis()))?
+                .map_err(|e| format!("bind as {dn:?}: {e}"))?;
+            bound
+                .success()
+                .map_err(|e| format!("bind as {dn:?}: {e}"))?;
+        }
+        Ok(ldap)
+    }
+
+    /// A new connection, outside the pool and not bound, for checking a user's
+    /// password: to the first live server in `uris` order whose connection is
+    /// encrypted (ldaps:// or StartTLS), or any server with `allow_insecure_bind`.
+    pub(crate) async fn open_for_user_bind(&self) -> Result<Ldap> {
+        let mut failures = Vec::new();
+        for (index, server) in self.servers.iter().enumerate() {
+            let encrypted = server.tls || self.cfg.starttls;
+            if !encrypted && !self.cfg.allow_insecure_bind {
+                failures.push(format!(
+                    "{}: refusing to send a user's password unencrypted (use ldaps://, \
+                     starttls = true, or allow_insecure_bind = true)",
+                    server.uri
+                ));
+                continue;
+            }
+            if let Some(why) = self.dead_reason(index) {
+                failures.push(format!("{}: {why}", server.uri));
+                continue;
+            }
+            let tls = self.tls_for(index)?;
+            match self.connect(server, tls).await {
+                Ok(ldap) => return Ok(ldap),
+                Err(why) => {
+                    self.mark_dead(index, &why);
+                    failures.push(format!("{}: {why}", server.uri));
+                }
+            }
+        }
+        Err(unavailable(failures.join("; ")))
+    }
+
+    /// Connects: TCP with TCP_NODELAY, then TLS or StartTLS, bounded by
+    /// `connect_timeout`. No bind.
+    async fn connect(
+        &self,
+        server: &Server,
+        tls: Option<Arc<ClientConfig>>,
+    ) -> std::result::Result<Ldap, String> {
         let connect = self.cfg.connect_timeout;
         let tcp = tokio::time::timeout(
             connect,
@@ -429,7 +481,7 @@ impl Pool {
             let tls = tls.ok_or_else(|| "TLS requested but not configured".to_string())?;
             settings = settings.set_config(tls);
         }
-        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &tls::ldap3_uri(server))
+        let (conn, ldap) = LdapConnAsync::with_settings(settings, &tls::ldap3_uri(server))
             .await
             .map_err(|e| match e {
                 ldap3::LdapError::Timeout { .. } => {
@@ -442,16 +494,6 @@ impl Pool {
             // lookups see that as an error on their handle.
             let _ = conn.drive().await;
         });
-        if let (Some(dn), Some(password)) = (&self.cfg.bind_dn, &self.cfg.bind_password) {
-            let op = self.cfg.operation_timeout;
-            let bound = tokio::time::timeout(op, ldap.simple_bind(dn, password.expose()))
-                .await
-                .map_err(|_| format!("bind timed out after {} ms", op.as_millis()))?
-                .map_err(|e| format!("bind as {dn:?}: {e}"))?;
-            bound
-                .success()
-                .map_err(|e| format!("bind as {dn:?}: {e}"))?;
-        }
         Ok(ldap)
     }
 }
