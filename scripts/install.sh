@@ -8,7 +8,7 @@
 #   $DATADIR/bash-completion/completions/proxid, $DATADIR/zsh/<dir>/_proxid
 #   (vendor-completions for PREFIX=/usr, as Debian's zsh looks there, else
 #   site-functions), $DATADIR/fish/vendor_completions.d/proxid.fish;
-#   $SBINDIR/proxidd, its systemd unit as $SYSTEMDUNITDIR/proxidd.service, the glibc
+#   $SBINDIR/proxidd with $MANDIR/man8/proxidd.8, its systemd unit as $SYSTEMDUNITDIR/proxidd.service, the glibc
 #   NSS module as $NSSLIBDIR/libnss_proxid.so.2 (the multiarch library directory), and
 #   the PAM module as $PAMDIR/pam_proxid.so (default /lib/<multiarch>/security).
 # /etc/nsswitch.conf and /etc/pam.d are never edited: the lines to add are printed.
@@ -106,6 +106,7 @@ fi
 if [ -f "$PROXID_LIB_DIR/proxidd" ] && [ -f "$PROXID_LIB_DIR/libnss_proxid.so" ]; then
     install -d "$DESTDIR$SBINDIR" "$DESTDIR$NSSLIBDIR" "$DESTDIR$SYSTEMDUNITDIR"
     install -m 755 "$PROXID_LIB_DIR/proxidd" "$DESTDIR$SBINDIR/proxidd"
+    install -D -m 644 dist/proxidd.8 "$DESTDIR$MANDIR/man8/proxidd.8"
     install -m 644 "$PROXID_LIB_DIR/libnss_proxid.so" "$DESTDIR$NSSLIBDIR/libnss_proxid.so.2"
     sed -e "s|@SBINDIR@|$SBINDIR|g" dist/proxidd.service > "$DESTDIR$SYSTEMDUNITDIR/proxidd.service"
     chmod 644 "$DESTDIR$SYSTEMDUNITDIR/proxidd.service"

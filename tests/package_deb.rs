@@ -70,6 +70,11 @@ fn package_builds_lintian_clean_installs_runs_and_purges() {
         "/libproxid.so.0 -> libproxid.so.",
         "/pkgconfig/proxid.pc",
         "./usr/share/man/man1/proxid.1.gz",
+        "./usr/sbin/proxidd",
+        "./usr/share/man/man8/proxidd.8.gz",
+        "/systemd/system/proxidd.service",
+        "/libnss_proxid.so.2",
+        "/security/pam_proxid.so",
     ] {
         assert!(
             listing.contains(path),

@@ -94,7 +94,7 @@ macro_rules! needs_root {
 #[test]
 fn pamtester_auth_and_account_table() {
     needs_root!();
-    let (_conf, d) = daemon();
+    let (conf, d) = daemon();
     // (user, password line, operations, success, words in pamtester's message)
     let cases: &[(&str, &str, &str, bool, &str)] = &[
         (
@@ -163,7 +163,12 @@ fn pamtester_auth_and_account_table() {
     for (user, password, ops, ok, words) in cases {
         let out = pamtester(&d.socket, STACK, user, ops, password);
         let said = text(&out);
-        assert_eq!(out.status.success(), *ok, "{user} {ops}: {said}");
+        assert_eq!(
+            out.status.success(),
+            *ok,
+            "{user} {ops}: {said} audit: {:?}",
+            std::fs::read_to_string(conf.dir.path().join("audit.jsonl"))
+        );
         assert!(
             said.contains(words),
             "{user} {ops}: {said:?} lacks {words:?}"

@@ -16,8 +16,9 @@
 //!   at once; daemon hung: `UNAVAIL`, errno `ETIMEDOUT`, after at most 2 s; daemon up
 //!   but the directory down: `UNAVAIL`, errno `EAGAIN`; anything else (bad answer, a
 //!   bug caught at the boundary): `UNAVAIL`, errno `EIO`.
-//! - inside proxidd itself (`PROXIDD_NO_NSS` set): `UNAVAIL`, errno `ENOENT`, without
-//!   connecting — the daemon never asks itself.
+//! - inside proxidd itself (`PROXIDD_NO_NSS` set): `NOTFOUND`, errno `ENOENT`, without
+//!   connecting — the daemon never asks itself, and its own local lookups (protected
+//!   accounts, PAM proxies) see "no such local account", not an outage.
 
 #![cfg_attr(
     not(test),
@@ -75,7 +76,11 @@ fn guarded() -> bool {
 /// Asks the daemon; maps "no answer" to its status.
 fn ask(request: &Request) -> Result<Response, Outcome> {
     if guarded() {
-        return Err(Outcome(UNAVAIL, libc::ENOENT));
+        // The daemon asks the directory itself; to its own view of the local
+        // registry this module knows nobody. NOTFOUND (not UNAVAIL, which glibc
+        // reports as an error number) so the daemon can tell "no local account" from
+        // a broken NSS source.
+        return Err(NOT_FOUND);
     }
     match client::call(&client::socket_path(), request, NSS_TIMEOUT) {
         Ok(Response::NotFound) | Ok(Response::Denied(_)) => Err(NOT_FOUND),

@@ -196,6 +196,12 @@ impl Drop for Daemon {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        // A failing test shows what the daemon said.
+        if std::thread::panicking() {
+            if let Ok(log) = std::fs::read_to_string(&self.log) {
+                eprintln!("--- {} ---\n{log}", self.log.display());
+            }
+        }
     }
 }
 
