@@ -32,7 +32,7 @@ pub struct Resolver {
     /// auth_to_local rules parsed once (see `principal`).
     pub(crate) principals: crate::principal::Principals,
     /// Set once the `uids`/`gids` scopes were checked against the protected IDs.
-    pub(crate) scopes_checked: std::sync::OnceLock<()>,
+    pub(crate) scopes_checked: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Resolver {

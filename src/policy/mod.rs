@@ -41,7 +41,7 @@ pub mod scopes;
 #[cfg(test)]
 mod tests;
 
-use std::sync::OnceLock;
+use once_cell::race::OnceBox;
 
 use serde::Serialize;
 
@@ -136,9 +136,11 @@ impl ProxyRules {
     }
 }
 
-/// The rule set of a `Resolver`, built on first use and kept.
+/// The rule set of a `Resolver`, built on first use and kept. A racing cell, never a
+/// blocking one: two first callers may both build (one result is kept), but nobody
+/// ever waits, so a child forked while a parent thread builds cannot hang.
 #[derive(Debug, Default)]
-pub(crate) struct PolicyCell(OnceLock<std::result::Result<RuleSet, LoadError>>);
+pub(crate) struct PolicyCell(OnceBox<std::result::Result<RuleSet, LoadError>>);
 
 impl Decision {
     fn new(proxy: &str, user: &str, host: &str, verdict: Verdict, reason: String) -> Decision {
@@ -243,7 +245,7 @@ impl Resolver {
         match self
             .policy
             .0
-            .get_or_init(|| RuleSet::build(self.config(), lookup))
+            .get_or_init(|| Box::new(RuleSet::build(self.config(), lookup)))
         {
             Ok(rules) => Ok(rules),
             Err(e) => Err(Error::config(e.file.clone(), e.message.clone())),

@@ -93,11 +93,16 @@ impl Resolver {
     /// (`Error::Config` naming the rule, the range and the identity). Runs once per
     /// resolver when it succeeds; a source that could not answer is retried next time.
     pub fn check_scopes(&self) -> Result<()> {
-        if self.scopes_checked.get().is_some() || !has_scopes(self.config()) {
+        if self
+            .scopes_checked
+            .load(std::sync::atomic::Ordering::Acquire)
+            || !has_scopes(self.config())
+        {
             return Ok(());
         }
         check(self.config(), &self.scope_protected_ids()?)?;
-        let _ = self.scopes_checked.set(());
+        self.scopes_checked
+            .store(true, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 }

@@ -22,11 +22,11 @@ mod javare;
 pub mod name;
 pub mod rules;
 
+use once_cell::race::OnceBox;
 use std::fs::OpenOptions;
 use std::io::{ErrorKind, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use serde::Serialize;
 
@@ -51,7 +51,8 @@ pub struct ProgramPrincipal {
 pub(crate) struct Principals {
     /// The parsed rules, or why they could not be parsed (reported on every use).
     rules: std::result::Result<AuthToLocal, String>,
-    fqdn: OnceLock<String>,
+    /// Racing, never blocking: safe across fork (see `policy::PolicyCell`).
+    fqdn: OnceBox<String>,
 }
 
 impl Principals {
@@ -68,7 +69,7 @@ impl Principals {
             .or_else(|| host::default_realm_from_krb5_conf(krb5_conf));
         Principals {
             rules: AuthToLocal::new(&p.auth_to_local, p.auth_to_local_mechanism, realm),
-            fqdn: OnceLock::new(),
+            fqdn: OnceBox::new(),
         }
     }
 }
@@ -283,7 +284,9 @@ impl Resolver {
 
     /// This machine's FQDN, lower-cased (looked up once).
     pub fn local_fqdn(&self) -> &str {
-        self.principals.fqdn.get_or_init(host::local_fqdn)
+        self.principals
+            .fqdn
+            .get_or_init(|| Box::new(host::local_fqdn()))
     }
 
     /// The short user name for a Kerberos principal, by the configured auth_to_local rules.
