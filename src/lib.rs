@@ -30,4 +30,4 @@ pub use mode::Assertion;
 pub use policy::admit::AdmitRequest;
 pub use policy::{Decision, Verdict};
 pub use principal::ProgramPrincipal;
-pub use resolver::{Prefetch, PrefetchReport, Resolver};
+pub use resolver::{Engine, Prefetch, PrefetchReport, Resolver};

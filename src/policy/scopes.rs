@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::id_range::IdRange;
 use crate::identity::Identity;
-use crate::resolver::Resolver;
+use crate::resolver::Engine;
 
 /// The numeric scopes of one proxy rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub struct ProtectedIds {
     pub gids: Vec<(u32, String)>,
 }
 
-impl Resolver {
+impl Engine {
     /// The protected UIDs and GIDs with their names: UID 0 and GID 0 (root), the
     /// superuser's UID and primary GID, every protected user's UID and every
     /// protected group's GID. Names that do not resolve protect no number; a source
