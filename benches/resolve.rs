@@ -8,7 +8,10 @@
 //! getpwnam_r + getgrouplist for the same local users, (3) cold LDAP resolution
 //! against a slapd it starts, next to raw ldap3 searches on one persistent connection,
 //! (4) cached throughput with 1, 2 and 4 threads, (5) memory for 100,000 cached
-//! identities and (6) cold resolution of a user in 10,000 groups next to one in 5.
+//! identities, (6) cold resolution of a user in 10,000 groups next to one in 5, and
+//! (7) a standing start: opening a resolver and its first answer in a fresh process
+//! (the benchmark runs itself as the child), and the CLI from spawn to exit, next to
+//! glibc `files` and nslcd (when installed; it runs in a private mount namespace).
 //! The LDAP rows need Debian's slapd, ldap-utils and openssl (scripts/test-all.sh
 //! installs them). Figures are medians of repeated runs.
 
@@ -258,6 +261,136 @@ fn ldap_rows(report: &mut Report) {
             "raw user + group search, in sequence",
         )),
     );
+    // The floor for a cold lookup: both searches sent at the same moment on two
+    // persistent connections, as proxid does, with nothing around them.
+    let ldap2 = rt.block_on(async {
+        let (conn, ldap) = LdapConnAsync::new(&server.ldap_uri).await.expect("connect");
+        ldap3::drive!(conn);
+        ldap
+    });
+    let floor = median(rounds, || {
+        let (mut a, mut b) = (ldap.clone(), ldap2.clone());
+        rt.block_on(async {
+            let (u, g) = tokio::join!(
+                a.search(
+                    BASE,
+                    Scope::Subtree,
+                    "(&(objectClass=posixAccount)(uid=alice))",
+                    user_attrs.clone()
+                ),
+                b.search(
+                    BASE,
+                    Scope::Subtree,
+                    "(&(objectClass=posixGroup)(memberUid=alice))",
+                    group_attrs.clone()
+                )
+            );
+            black_box((u.expect("user search"), g.expect("group search")));
+        })
+    });
+    report.add(
+        "raw_both_searches_at_once_us",
+        "raw ldap3 both searches at once, 2 connections",
+        micros(floor),
+        "us",
+        None,
+    );
+    // The same two searches with the runtime shaped as proxid's (one worker thread
+    // driving the sockets, the caller's thread polling the lookup): what the hand-offs
+    // between those two threads cost, before any of proxid's own work.
+    let mt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (mt1, mt2) = mt.block_on(async {
+        let (c1, l1) = LdapConnAsync::new(&server.ldap_uri).await.expect("connect");
+        ldap3::drive!(c1);
+        let (c2, l2) = LdapConnAsync::new(&server.ldap_uri).await.expect("connect");
+        ldap3::drive!(c2);
+        (l1, l2)
+    });
+    let floor_mt = median(rounds, || {
+        let (mut a, mut b) = (mt1.clone(), mt2.clone());
+        mt.block_on(async {
+            let (u, g) = tokio::join!(
+                a.search(
+                    BASE,
+                    Scope::Subtree,
+                    "(&(objectClass=posixAccount)(uid=alice))",
+                    user_attrs.clone()
+                ),
+                b.search(
+                    BASE,
+                    Scope::Subtree,
+                    "(&(objectClass=posixGroup)(memberUid=alice))",
+                    group_attrs.clone()
+                )
+            );
+            black_box((u.expect("user search"), g.expect("group search")));
+        })
+    });
+    report.add(
+        "raw_both_searches_at_once_proxid_runtime_us",
+        "raw at once, runtime shaped as proxid's",
+        micros(floor_mt),
+        "us",
+        None,
+    );
+    report.add(
+        "cold_ldap_vs_floor_same_runtime",
+        "  proxid cold resolve / raw at once, proxid-shaped",
+        micros(cold) / micros(floor_mt),
+        "x",
+        None,
+    );
+    drop(mt);
+    report.add(
+        "cold_ldap_vs_floor",
+        "  proxid cold resolve / raw at once, 1 thread",
+        micros(cold) / micros(floor),
+        "x",
+        None,
+    );
+    drop(resolver);
+
+    // Cold lookups under concurrency: every lookup reaches the directory (cache off).
+    let no_cache = "connections = 4\n[cache]\npositive_ttl = \"0s\"\nnegative_ttl = \"0s\"\n";
+    let conf = ConfFile::new(&[&server.ldap_uri], no_cache);
+    let resolver = Arc::new(Resolver::new(conf.config()).expect("ldap resolver"));
+    let names = ["alice", "bob", "carol", "dave", "alice2"];
+    let mut single = 0.0;
+    for threads in [1usize, 8] {
+        let per_thread = 1000 / threads.min(4);
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let resolver = resolver.clone();
+                s.spawn(move || {
+                    for i in 0..per_thread {
+                        black_box(
+                            resolver
+                                .resolve(names[(i + t) % names.len()])
+                                .expect("user"),
+                        );
+                    }
+                });
+            }
+        });
+        let rate = (threads * per_thread) as f64 / start.elapsed().as_secs_f64();
+        if threads == 1 {
+            single = rate;
+        }
+        report.add(
+            &format!("ldap_uncached_throughput_{threads}_threads"),
+            &format!("LDAP lookups, cache off, {threads} thread(s)"),
+            rate,
+            "lookups/s",
+            (threads > 1).then_some((rate / single, "1 thread")),
+        );
+    }
+    drop(resolver);
+    fresh_process_rows(report, &server);
     drop(server);
 
     // (6) Users with many groups, groups with many members.
@@ -393,6 +526,11 @@ fn ns(d: Duration) -> f64 {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--child") {
+        child(&args[at + 1..]);
+        return;
+    }
     let as_json = std::env::args().any(|a| a == "--json");
     let mut report = Report {
         rows: Vec::new(),
@@ -504,4 +642,261 @@ fn main() {
             println!("{what:<48} {value:>14.1} {unit:<10} {ratio}");
         }
     }
+}
+
+/// The child side of the fresh-process rows: `--child MODE ARGS...` does one thing in
+/// this brand-new process and prints how many microseconds it took.
+fn child(args: &[String]) {
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or_default();
+    let start = Instant::now();
+    match arg(0) {
+        // Opening a resolver: configuration, caches, source; no lookup.
+        "open" => {
+            black_box(Resolver::open(Some(std::path::Path::new(arg(1)))).expect("open"));
+        }
+        // Opening a resolver and its first answer.
+        "first" => {
+            let r = Resolver::open(Some(std::path::Path::new(arg(1)))).expect("open");
+            black_box(r.resolve(arg(2)).expect("first answer"));
+        }
+        // glibc's first answer in this process (through whatever nsswitch.conf says).
+        "glibc" => {
+            let name = CString::new(arg(1)).expect("name");
+            glibc_lookup(&name);
+        }
+        // A command from spawn to exit, median of 21 runs.
+        "spawn" => {
+            let d = median(21, || {
+                let status = std::process::Command::new(arg(1))
+                    .args(&args[2..])
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .expect("spawn");
+                assert!(status.success(), "{args:?}");
+            });
+            println!("{}", micros(d));
+            return;
+        }
+        other => panic!("unknown child mode {other:?}"),
+    }
+    println!("{}", micros(start.elapsed()));
+}
+
+/// Median of `runs` fresh processes of this benchmark running `--child ARGS`.
+fn in_fresh_process(runs: usize, args: &[&str]) -> Duration {
+    let exe = std::env::current_exe().expect("own path");
+    let mut samples: Vec<f64> = (0..runs)
+        .map(|_| {
+            let out = std::process::Command::new(&exe)
+                .arg("--child")
+                .args(args)
+                .output()
+                .expect("child");
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("child prints microseconds")
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    Duration::from_secs_f64(samples[samples.len() / 2] / 1e6)
+}
+
+/// A local user for the glibc baselines (nsswitch `files` here).
+const LOCAL_USER: &str = "root";
+
+/// (15) From a standing start: opening a resolver in a fresh process, its first
+/// answer over ldap:// and ldaps://, and the CLI from spawn to exit, each next to
+/// glibc `files` and, where nslcd is installed and we are root, nslcd in the same run.
+fn fresh_process_rows(report: &mut Report, server: &support::slapd::Slapd) {
+    use support::ConfFile;
+    let runs = 21;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bind = ConfFile::bind_lines(dir.path(), support::slapd::BIND_PW);
+    let ca = format!("ca_file = {:?}\n", server.ca_file.display().to_string());
+    let plain = ConfFile::new(&[&server.ldap_uri], &bind);
+    let tls = ConfFile::new(&[&server.ldaps_uri], &format!("{bind}{ca}"));
+    let path = |c: &ConfFile| c.path.display().to_string();
+
+    let glibc_first = in_fresh_process(runs, &["glibc", LOCAL_USER]);
+    report.add(
+        "fresh_glibc_files_first_answer_us",
+        "fresh process: glibc files, first answer",
+        micros(glibc_first),
+        "us",
+        None,
+    );
+    let nslcd = nslcd_first_answers(server, runs);
+    if let Some((first, _)) = nslcd {
+        report.add(
+            "fresh_nslcd_first_answer_us",
+            "fresh process: glibc via nslcd (ldaps), first answer",
+            micros(first),
+            "us",
+            None,
+        );
+    }
+    let open = in_fresh_process(runs, &["open", &path(&tls)]);
+    report.add(
+        "fresh_open_us",
+        "fresh process: open a resolver (ldaps config)",
+        micros(open),
+        "us",
+        Some((
+            micros(glibc_first) / micros(open),
+            "glibc files first answer",
+        )),
+    );
+    for (key, what, conf) in [
+        (
+            "fresh_first_answer_ldap_us",
+            "fresh process: open + first answer, ldap://",
+            &plain,
+        ),
+        (
+            "fresh_first_answer_ldaps_us",
+            "fresh process: open + first answer, ldaps://",
+            &tls,
+        ),
+    ] {
+        let first = in_fresh_process(runs, &["first", &path(conf), "alice"]);
+        let baseline = match nslcd {
+            Some((n, _)) => (micros(n) / micros(first), "nslcd first answer"),
+            None => (
+                micros(glibc_first) / micros(first),
+                "glibc files first answer",
+            ),
+        };
+        report.add(key, what, micros(first), "us", Some(baseline));
+    }
+
+    let id_files = in_fresh_process(1, &["spawn", "id", LOCAL_USER]);
+    report.add(
+        "cli_id_files_us",
+        "CLI: `id` (glibc files), spawn to exit",
+        micros(id_files),
+        "us",
+        None,
+    );
+    if let Some((_, id_nslcd)) = nslcd {
+        report.add(
+            "cli_id_nslcd_us",
+            "CLI: `id` via nslcd, spawn to exit",
+            micros(id_nslcd),
+            "us",
+            None,
+        );
+    }
+    let proxid = env!("CARGO_BIN_EXE_proxid");
+    let cli = in_fresh_process(
+        1,
+        &["spawn", proxid, "--config", &path(&tls), "resolve", "alice"],
+    );
+    let baseline = match nslcd {
+        Some((_, n)) => (micros(n) / micros(cli), "`id` via nslcd"),
+        None => (micros(id_files) / micros(cli), "`id` files"),
+    };
+    report.add(
+        "cli_resolve_ldaps_us",
+        "CLI: proxid resolve (ldaps), spawn to exit",
+        micros(cli),
+        "us",
+        Some(baseline),
+    );
+    let check = in_fresh_process(
+        1,
+        &["spawn", proxid, "--config", &path(&tls), "check-config"],
+    );
+    report.add(
+        "cli_check_config_us",
+        "CLI: proxid check-config, spawn to exit",
+        micros(check),
+        "us",
+        Some((micros(id_files) / micros(check), "`id` files")),
+    );
+}
+
+/// nslcd against the same slapd (ldaps, same CA and service bind) in a private mount
+/// namespace: (median first answer of a fresh process, `id` spawn to exit). `None`
+/// without root, unshare or nslcd.
+fn nslcd_first_answers(
+    server: &support::slapd::Slapd,
+    runs: usize,
+) -> Option<(Duration, Duration)> {
+    use support::slapd::{BASE, BIND_DN, BIND_PW};
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !std::path::Path::new("/usr/sbin/nslcd").exists() {
+        eprintln!("bench: nslcd rows skipped (need root and nslcd + libnss-ldapd)");
+        return None;
+    }
+    let dir = tempfile::tempdir().ok()?;
+    let d = dir.path();
+    std::fs::write(d.join("nsswitch.conf"), "passwd: ldap\ngroup: ldap\n").ok()?;
+    let conf = format!(
+        "uri {}\nbase {BASE}\nbinddn {BIND_DN}\nbindpw {BIND_PW}\n\
+         tls_cacertfile {}\nbind_timelimit 5\ntimelimit 5\n",
+        server.ldaps_uri,
+        server.ca_file.display()
+    );
+    std::fs::write(d.join("nslcd.conf"), conf).ok()?;
+    // nslcd refuses a configuration holding bindpw that others can read.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(d.join("nslcd.conf"), std::fs::Permissions::from_mode(0o600)).ok()?;
+    let script = r#"
+set -e
+mount -t tmpfs tmpfs /run
+mkdir -p /run/nslcd
+mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf
+mount --bind "$1/nslcd.conf" /etc/nslcd.conf
+/usr/sbin/nslcd -n 2>"$1/nslcd.log" &
+pid=$!
+i=0
+while [ ! -S /run/nslcd/socket ]; do
+    i=$((i + 1))
+    if [ "$i" -gt 200 ]; then echo "nslcd did not start" >&2; cat "$1/nslcd.log" >&2; exit 3; fi
+    sleep 0.05
+done
+id alice >/dev/null
+n=0
+while [ "$n" -lt "$3" ]; do
+    "$2" --child glibc alice
+    n=$((n + 1))
+done
+"$2" --child spawn id alice
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+"#;
+    std::fs::write(d.join("run.sh"), script).ok()?;
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh"])
+        .arg(d.join("run.sh"))
+        .arg(d)
+        .arg(std::env::current_exe().ok()?)
+        .arg(runs.to_string())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "bench: nslcd rows skipped: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    let values: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    let (spawn, firsts) = values.split_last()?;
+    let mut firsts = firsts.to_vec();
+    firsts.sort_by(f64::total_cmp);
+    let first = *firsts.get(firsts.len() / 2)?;
+    Some((
+        Duration::from_secs_f64(first / 1e6),
+        Duration::from_secs_f64(spawn / 1e6),
+    ))
 }

@@ -71,6 +71,8 @@ struct RawLdap {
     connect_timeout: Option<ConfDuration>,
     operation_timeout: Option<ConfDuration>,
     connections: Option<u32>,
+    retry_after: Option<ConfDuration>,
+    connection_max_age: Option<ConfDuration>,
     min_uid: Option<u32>,
     min_gid: Option<u32>,
     allow_insecure_bind: Option<bool>,
@@ -324,6 +326,13 @@ pub struct LdapConfig {
     #[serde(serialize_with = "ser_duration")]
     pub operation_timeout: Duration,
     pub connections: u32,
+    /// How long a server that failed is skipped; then it is tried first again (and
+    /// connections to later servers in `uris` are replaced).
+    #[serde(serialize_with = "ser_duration")]
+    pub retry_after: Duration,
+    /// Connections are reopened after this long.
+    #[serde(serialize_with = "ser_duration")]
+    pub connection_max_age: Duration,
     pub min_uid: u32,
     pub min_gid: u32,
     pub allow_insecure_bind: bool,
@@ -859,6 +868,8 @@ fn validate_ldap(l: RawLdap, path: &Path) -> Result<LdapConfig> {
         connect_timeout: positive("connect_timeout", l.connect_timeout, 2)?,
         operation_timeout: positive("operation_timeout", l.operation_timeout, 3)?,
         connections,
+        retry_after: positive("retry_after", l.retry_after, 10)?,
+        connection_max_age: positive("connection_max_age", l.connection_max_age, 600)?,
         min_uid: l.min_uid.unwrap_or(1).max(1),
         min_gid: l.min_gid.unwrap_or(1).max(1),
         allow_insecure_bind: l.allow_insecure_bind.unwrap_or(false),
@@ -971,6 +982,18 @@ mod tests {
             (
                 "[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nconnections = 0",
                 &["connections"],
+            ),
+            (
+                "[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nretry_after = \"0s\"",
+                &["retry_after", "more than 0"],
+            ),
+            (
+                "[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nretry_after = 10",
+                &["retry_after"],
+            ),
+            (
+                "[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nconnection_max_age = \"0ms\"",
+                &["connection_max_age", "more than 0"],
             ),
             (
                 "[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nmin_uid = -1",

@@ -185,6 +185,12 @@ impl Engine {
         &self.config
     }
 
+    /// Loads now what the source defers to its first lookup (the LDAP TLS trust
+    /// store), so a problem there shows at `check-config` rather than at 3 a.m.
+    pub fn check_source(&self) -> Result<()> {
+        self.source.check()
+    }
+
     /// The label of the source answering: "local" or "ldap".
     pub fn source_kind(&self) -> &'static str {
         self.source.kind()

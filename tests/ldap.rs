@@ -135,6 +135,34 @@ fn min_uid_and_min_gid_raise_the_floor() {
 
 /// Every hostile fixture name resolves to itself, in both schemas; ASCII ones are
 /// members of `hostile` by memberUid / member DN.
+/// Two groups sharing one GID that both list a user: the user's list holds that GID
+/// once (a process has GIDs, not names), under the name that sorts first, every time.
+/// `protected_groups` compare GIDs, so either name protects.
+#[test]
+fn groups_sharing_a_gid_appear_once() {
+    use support::slapd::BASE;
+    let s = rfc2307();
+    let mut ldif = format!(
+        "dn: uid=twin,ou=people,{BASE}\nchangetype: add\nobjectClass: inetOrgPerson\n\
+         objectClass: posixAccount\nuid: twin\ncn: t\nsn: t\nuidNumber: 10600\n\
+         gidNumber: 10000\nhomeDirectory: /home/twin\n\n"
+    );
+    for name in ["twin-b", "twin-a"] {
+        ldif += &format!(
+            "dn: cn={name},ou=groups,{BASE}\nchangetype: add\nobjectClass: posixGroup\n\
+             cn: {name}\ngidNumber: 10600\nmemberUid: twin\n\n"
+        );
+    }
+    s.modify(&ldif);
+    let conf = ConfFile::new(&[&s.ldap_uri], NO_CACHE);
+    let r = resolver_for(&conf);
+    for _ in 0..3 {
+        let id = r.resolve("twin").unwrap();
+        assert_eq!(gids(&id), vec![10000, 10600]);
+        assert_eq!(id.group_names(), vec!["staff", "twin-a"]);
+    }
+}
+
 #[test]
 fn hostile_names_resolve_exactly() {
     let long = format!("l{}ng", "o".repeat(237));
@@ -553,16 +581,214 @@ fn connections_are_pooled_and_cut_ones_replaced() {
     for _ in 0..30 {
         assert_eq!(r.resolve("alice").unwrap().uid, 10001);
     }
-    assert_eq!(
-        proxy.accepted(),
-        3,
-        "one connection per pool slot, none per lookup"
-    );
+    // The pool grows on demand (a lookup's two concurrent searches ask for a second
+    // connection), never beyond `connections`, and never a connection per lookup.
+    let before = proxy.accepted();
+    assert!((1..=3).contains(&before), "{before} connections");
     proxy.cut();
     for _ in 0..30 {
         assert_eq!(r.resolve("bob").unwrap().uid, 10002);
     }
-    assert_eq!(proxy.accepted(), 6, "each cut connection replaced once");
+    let replaced = proxy.accepted() - before;
+    assert!(
+        (1..=3).contains(&replaced),
+        "cut connections replaced, not one per lookup: {replaced}"
+    );
+}
+
+#[test]
+fn connections_are_reopened_after_connection_max_age() {
+    let proxy = support::Proxy::start(rfc2307().port);
+    let conf = ConfFile::new(
+        &[&proxy.uri()],
+        &format!("connections = 1\nconnection_max_age = \"1s\"\n{NO_CACHE}"),
+    );
+    let r = resolver_for(&conf);
+    assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    assert_eq!(r.resolve("bob").unwrap().uid, 10002);
+    assert_eq!(proxy.accepted(), 1);
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+    assert_eq!(proxy.accepted(), 2, "the old connection was reused");
+}
+
+/// A fresh resolver opens nothing until asked, and its first lookup costs one
+/// connect (+ TLS + bind): the user and memberUid searches, then the primary group's,
+/// all go on that one connection. More connections open only under concurrency.
+#[test]
+fn a_first_lookup_costs_one_connection() {
+    let s = rfc2307();
+    let dir = tempfile::tempdir().unwrap();
+    let bind = ConfFile::bind_lines(dir.path(), support::slapd::BIND_PW);
+    let ca = format!("ca_file = {:?}\n", s.ca_file.display().to_string());
+    for (target, scheme, tls) in [
+        (s.port, "ldap://127.0.0.1", ""),
+        (s.tls_port, "ldaps://localhost", &ca),
+    ] {
+        let proxy = support::Proxy::start(target);
+        let uri = format!("{scheme}:{}", proxy.port);
+        let conf = ConfFile::new(&[&uri], &format!("{bind}{tls}connections = 4\n{NO_CACHE}"));
+        let r = Arc::new(resolver_for(&conf));
+        assert_eq!(proxy.accepted(), 0, "{uri}: opening connects to nothing");
+        let id = r.resolve("alice").unwrap_or_else(|e| panic!("{uri}: {e}"));
+        assert_eq!(gids(&id), vec![10000, 10010, 10011, 10014]);
+        assert_eq!(
+            proxy.accepted(),
+            1,
+            "{uri}: the first lookup opened more than one"
+        );
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let r = r.clone();
+                std::thread::spawn(move || {
+                    for i in 0..10 {
+                        let (name, uid, _) = RFC2307_CASES[(t + i) % RFC2307_CASES.len()];
+                        assert_eq!(r.resolve(name).unwrap().uid, uid);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let grown = proxy.accepted();
+        assert!((2..=4).contains(&grown), "{uri}: {grown} connections");
+    }
+}
+
+/// `retry_after`: a server that failed is skipped that long; then the client goes back
+/// to the first server in `uris` (connections to later ones are kept no longer).
+#[test]
+fn the_first_server_is_used_again_after_retry_after() {
+    use support::slapd::{Schema, BASE};
+    // Only the first server knows `firstonly`: who answers shows which server is used.
+    let marker = format!(
+        "dn: uid=firstonly,ou=people,{BASE}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n\
+         uid: firstonly\ncn: f\nsn: f\nuidNumber: 10999\ngidNumber: 10000\nhomeDirectory: /home/f\n"
+    );
+    let mut first = Slapd::start(
+        Schema::Rfc2307,
+        &[support::fixture("rfc2307.ldif"), marker].join("\n"),
+    );
+    first.stop();
+    let conf = ConfFile::new(
+        &[&first.ldap_uri, &rfc2307().ldap_uri],
+        &format!("retry_after = \"2s\"\n{NO_CACHE}"),
+    );
+    let r = resolver_for(&conf);
+    let failed_at = Instant::now();
+    assert!(matches!(
+        r.resolve("firstonly"),
+        Err(Error::NotFound { .. })
+    ));
+    first.restart();
+    let early = r.resolve("firstonly");
+    if failed_at.elapsed() < Duration::from_millis(1500) {
+        assert!(
+            matches!(early, Err(Error::NotFound { .. })),
+            "the first server was retried before retry_after: {early:?}"
+        );
+    }
+    std::thread::sleep(
+        Duration::from_secs(2).saturating_sub(failed_at.elapsed()) + Duration::from_millis(300),
+    );
+    let back = r.resolve("firstonly");
+    assert_eq!(back.map(|id| id.uid).map_err(|e| e.to_string()), Ok(10999));
+    assert_eq!(r.resolve("alice").unwrap().uid, 10001);
+}
+
+/// The certificates small directories make with `openssl req -x509` (self-signed,
+/// `CA:TRUE`): accepted when that very certificate is in `ca_file` (pinned, host name
+/// still checked), over ldaps and StartTLS; otherwise refused with an explanation.
+#[test]
+fn self_signed_certificates_are_pinned_or_explained() {
+    use support::slapd::Schema;
+    let s = Slapd::start_with(Schema::Rfc2307, &support::fixture("rfc2307.ldif"), true);
+    let pinned = format!("ca_file = {:?}\n", s.ca_file.display().to_string());
+    let starttls_uri = format!("ldap://localhost:{}", s.port);
+    let accepted = [
+        (s.ldaps_uri.clone(), pinned.clone()),
+        (starttls_uri.clone(), format!("{pinned}starttls = true\n")),
+    ];
+    for (uri, extra) in &accepted {
+        let conf = ConfFile::new(&[uri], extra);
+        let id = resolver_for(&conf)
+            .resolve("alice")
+            .unwrap_or_else(|e| panic!("{uri}: {e}"));
+        assert_eq!(id.uid, 10001);
+    }
+
+    // Not in ca_file: refused, saying why and what to do.
+    let other = tempfile::tempdir().unwrap();
+    let (other_ca, _, _) = make_certificates(other.path(), "other");
+    let elsewhere = format!("ca_file = {:?}\n", other_ca.display().to_string());
+    for (uri, extra) in [
+        (s.ldaps_uri.clone(), elsewhere.clone()),
+        (
+            starttls_uri.clone(),
+            format!("{elsewhere}starttls = true\n"),
+        ),
+    ] {
+        let conf = ConfFile::new(&[&uri], &extra);
+        let err = resolver_for(&conf)
+            .resolve("alice")
+            .expect_err(&uri)
+            .to_string();
+        for words in [
+            "is a CA certificate",
+            "make a CA and a server certificate",
+            "pin",
+        ] {
+            assert!(err.contains(words), "{uri}: {err}");
+        }
+    }
+
+    // Pinned, but asked for under a name it does not carry.
+    let wrong_name = format!("ldaps://127.0.0.1:{}", s.tls_port);
+    let conf = ConfFile::new(&[&wrong_name], &pinned);
+    let err = resolver_for(&conf)
+        .resolve("alice")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("does not name 127.0.0.1"), "{err}");
+
+    // Over IPv6, the address is checked against the certificate's IP SAN (`::1`).
+    if support::slapd::has_ipv6() {
+        let conf = ConfFile::new(&[&format!("ldaps://[::1]:{}", s.tls_port)], &pinned);
+        assert_eq!(resolver_for(&conf).resolve("alice").unwrap().uid, 10001);
+    }
+}
+
+/// `ldaps://[::1]:port` verifies the address against the certificate's IP SAN.
+#[test]
+fn ldaps_to_an_ipv6_literal_checks_the_ip_san() {
+    if !support::slapd::has_ipv6() {
+        eprintln!("no IPv6 loopback on this host: skipped");
+        return;
+    }
+    let s = rfc2307();
+    let ca = format!("ca_file = {:?}\n", s.ca_file.display().to_string());
+    let cases = [
+        (format!("ldaps://[::1]:{}", s.tls_port), ca.clone()),
+        (
+            format!("ldap://[::1]:{}", s.port),
+            format!("{ca}starttls = true\n"),
+        ),
+    ];
+    for (uri, extra) in &cases {
+        let conf = ConfFile::new(&[uri], extra);
+        let id = resolver_for(&conf)
+            .resolve("alice")
+            .unwrap_or_else(|e| panic!("{uri}: {e}"));
+        assert_eq!(id.uid, 10001);
+    }
+    // 127.0.0.1 is not in the certificate: same server, refused by name.
+    let conf = ConfFile::new(&[&format!("ldaps://127.0.0.1:{}", s.tls_port)], &ca);
+    let err = resolver_for(&conf)
+        .resolve("alice")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("does not name"), "{err}");
 }
 
 #[test]
@@ -649,6 +875,27 @@ fn a_forked_child_gets_an_error_not_a_hang() {
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "{status}"
+    );
+
+    // A resolver opened but not yet used has started nothing: a child can use it.
+    let conf = ConfFile::new(&[&rfc2307().ldap_uri], "");
+    let unused = resolver_for(&conf);
+    // SAFETY: as above.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let code = match unused.resolve("bob") {
+            Ok(id) if id.uid == 10002 => 0,
+            _ => 1,
+        };
+        // SAFETY: as above.
+        unsafe { libc::_exit(code) };
+    }
+    // SAFETY: as above.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child could not use a resolver opened before fork: {status}"
     );
 }
 

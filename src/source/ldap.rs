@@ -5,23 +5,30 @@
 //! this works from any thread, including one that is itself inside another Tokio
 //! runtime (where ldap3's sync `LdapConn` would panic). Such a caller's thread is
 //! blocked for the lookup, as with any blocking call: async callers should use
-//! `spawn_blocking`. The runtime's threads stop when the source is dropped. A source
-//! does not survive fork(): in the child, lookups fail with `Unavailable` instead of
-//! hanging; open a new resolver there.
+//! `spawn_blocking`. The runtime starts with the first lookup and its threads stop
+//! when the source is dropped. A source used before fork() does not survive it: in the
+//! child, lookups fail with `Unavailable` instead of hanging; open a new resolver
+//! there. One opened but not yet used works in the child (it has started nothing).
 //!
 //! Connections, timeouts, failover (`pool`):
-//! - `connections` pooled connections, opened on first use and shared: ldap3
-//!   multiplexes concurrent operations on one connection. No connect or bind per lookup.
+//! - up to `connections` pooled connections, opened on demand and shared: ldap3
+//!   multiplexes concurrent operations on one connection. No connect or bind per lookup;
+//!   the first lookup opens one connection, concurrency opens more (`pool`).
 //!   A pooled connection found broken is replaced, with every other one to that server.
 //! - `connect_timeout` bounds TCP connect plus the TLS or StartTLS handshake; the bind
 //!   and each whole resolution on one connection (all its searches) are bounded by
 //!   `operation_timeout`.
 //! - `uris` are tried in order. A server that fails to connect or does not answer in
-//!   time is skipped for 10 s (so it costs its timeout once, not on every lookup); while
-//!   every server is skipped, lookups fail at once with the reasons. Connections are
-//!   reopened after 10 minutes, so a preferred server that came back is used again.
+//!   time is skipped for `retry_after` (so it costs its timeout once, not on every
+//!   lookup); while every server is skipped, lookups fail at once with the reasons.
+//!   Connections to a server later in `uris` serve only while the servers before it
+//!   are skipped, so a preferred server is tried again after `retry_after`; all are
+//!   reopened after `connection_max_age`.
 //! - TLS is rustls (ring), verifying the certificate and host name against `ca_file`,
-//!   else the system store; a store that yields no certificate is a startup error.
+//!   else the system store (`tls`: pinning, IP literals); a store that yields no
+//!   certificate is a configuration error.
+//! - Nothing is paid before the first lookup: the runtime thread, the system trust
+//!   store and the first connection all start with it.
 //!   TCP_NODELAY is set: without it, the second of two concurrent searches waits for the
 //!   first one's delayed ACK.
 //!
@@ -38,10 +45,11 @@
 
 mod pool;
 mod query;
+mod tls;
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
@@ -70,10 +78,10 @@ const RUNTIME_THREADS: usize = 1;
 /// Resolves users and groups from LDAP. `Send + Sync`; share one per process.
 pub struct LdapSource {
     inner: Arc<Inner>,
-    runtime: Option<tokio::runtime::Runtime>,
-    /// The process that built the runtime. A forked child has the runtime's memory but
-    /// none of its threads: a lookup there would wait forever, so it is refused.
-    pid: u32,
+    /// The runtime and the process that started it. A forked child has the runtime's
+    /// memory but none of its threads: a lookup there would wait forever, so it is
+    /// refused.
+    runtime: OnceLock<std::result::Result<(tokio::runtime::Runtime, u32), String>>,
 }
 
 impl std::fmt::Debug for LdapSource {
@@ -86,7 +94,7 @@ impl std::fmt::Debug for LdapSource {
 
 struct Inner {
     cfg: LdapConfig,
-    pool: Pool,
+    pool: Arc<Pool>,
     user_attrs: Vec<String>,
     group_attrs: Vec<String>,
     /// Primary groups by GID. Most users' primary group does not list them
@@ -222,23 +230,15 @@ impl LdapSource {
                 )));
             }
         }
-        let tls = if cfg.starttls || servers.iter().any(|s| s.tls) {
-            Some(pool::tls_config(cfg.ca_file.as_deref()).map_err(|e| bad(format!("[ldap] {e}")))?)
-        } else {
-            None
+        // A ca_file is read now (cheap, and a bad one is best reported at startup); the
+        // system store, which costs milliseconds, on the first connection.
+        let needs_tls = cfg.starttls || servers.iter().any(|s| s.tls);
+        let trust = match &cfg.ca_file {
+            Some(ca_file) if needs_tls => {
+                Some(tls::Trust::load(Some(ca_file)).map_err(|e| bad(format!("[ldap] {e}")))?)
+            }
+            _ => None,
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(RUNTIME_THREADS)
-            // Only host-name resolution (getaddrinfo) runs on blocking threads.
-            .max_blocking_threads(RUNTIME_THREADS)
-            .thread_name("proxid-ldap")
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(|e| Error::Io {
-                context: "starting the LDAP client runtime".into(),
-                source: e,
-            })?;
         let user_attrs = vec![
             m.uid.clone(),
             m.uid_number.clone(),
@@ -249,7 +249,7 @@ impl LdapSource {
         let group_attrs = vec![m.group_name.clone(), m.gid_number.clone()];
         Ok(LdapSource {
             inner: Arc::new(Inner {
-                pool: Pool::new(cfg.clone(), servers, tls),
+                pool: Arc::new(Pool::new(cfg.clone(), file, servers, trust)),
                 cfg,
                 user_attrs,
                 group_attrs,
@@ -258,9 +258,36 @@ impl LdapSource {
                     known: Default::default(),
                 },
             }),
-            runtime: Some(runtime),
-            pid: std::process::id(),
+            runtime: OnceLock::new(),
         })
+    }
+
+    /// The private runtime, started by the first lookup: opening a resolver starts no
+    /// thread (a process that never looks anyone up pays nothing, and one that forks
+    /// before its first lookup hands a usable resolver to the child).
+    fn runtime(&self) -> Result<&tokio::runtime::Runtime> {
+        let started = self.runtime.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(RUNTIME_THREADS)
+                // Only host-name resolution (getaddrinfo) runs on blocking threads.
+                .max_blocking_threads(RUNTIME_THREADS)
+                .thread_name("proxid-ldap")
+                .enable_io()
+                .enable_time()
+                .build()
+                .map(|runtime| (runtime, std::process::id()))
+                .map_err(|e| e.to_string())
+        });
+        match started {
+            Ok((_, pid)) if *pid != std::process::id() => Err(unavailable(
+                "this resolver was used before fork(); open a new one in the child",
+            )),
+            Ok((runtime, _)) => Ok(runtime),
+            Err(e) => Err(Error::Io {
+                context: "starting the LDAP client runtime".into(),
+                source: std::io::Error::other(e.clone()),
+            }),
+        }
     }
 
     /// Runs a lookup on the private runtime and waits for it on this thread.
@@ -270,15 +297,7 @@ impl LdapSource {
         F: FnOnce(Arc<Inner>) -> Fut,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
-        if std::process::id() != self.pid {
-            return Err(unavailable(
-                "this resolver was opened before fork(); open a new one in the child",
-            ));
-        }
-        let runtime = self
-            .runtime
-            .as_ref()
-            .ok_or_else(|| unavailable("the LDAP source is shut down"))?;
+        let runtime = self.runtime()?;
         let work = lookup(self.inner.clone());
         // Outside any runtime the caller's thread polls the lookup itself: answers
         // wake it directly instead of waking a worker that then wakes it.
@@ -321,8 +340,8 @@ impl LdapSource {
 
 impl Drop for LdapSource {
     fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            if std::process::id() == self.pid {
+        if let Some(Ok((runtime, pid))) = self.runtime.take() {
+            if std::process::id() == pid {
                 // Never blocks, so dropping the source inside an async context is safe.
                 runtime.shutdown_background();
             } else {
@@ -519,7 +538,9 @@ impl Inner {
         groups
             .iter()
             .filter_map(|g| g.posix(&self.cfg))
-            .find(|g| g.gid == gid)
+            .filter(|g| g.gid == gid)
+            // Several share the GID: the same one every time, as in `identity`.
+            .min_by(|a, b| a.name.cmp(&b.name))
     }
 
     /// The primary group: the group entry with the user's `gidNumber`, or just the
@@ -572,9 +593,10 @@ impl Inner {
     }
 
     /// An RFC2307 lookup by name in one round trip: the user search and the
-    /// `memberUid` search go out at the same moment, each on its own pooled
+    /// `memberUid` search go out at the same moment, each on the least busy pooled
     /// connection (slapd answers two searches on two connections in about the time
-    /// of one, but on one connection in nearly the time of both). The primary group's
+    /// of one, but on one connection in nearly the time of both; a cold pool
+    /// pipelines both on its first connection rather than wait for a second handshake). The primary group's
     /// name costs a second round trip only when that group does not list the user and
     /// has not been seen before.
     async fn resolve_rfc2307_name(&self, name: &str) -> Result<Option<Identity>> {
@@ -610,7 +632,9 @@ impl Inner {
     /// The identity from its parts: primary group first, then the others by GID.
     fn identity(&self, user: UserEntry, groups: &[GroupEntry], primary: Group) -> Identity {
         let mut others: Vec<Group> = groups.iter().filter_map(|g| g.posix(&self.cfg)).collect();
-        others.sort_by_key(|g| g.gid);
+        // By GID, then name: of two groups sharing one GID, the list keeps one (a
+        // process has GIDs, not names), always the same: the name that sorts first.
+        others.sort_by(|a, b| (a.gid, &a.name).cmp(&(b.gid, &b.name)));
         Identity {
             name: user.name,
             uid: user.uid,
@@ -725,6 +749,10 @@ impl Source for LdapSource {
 
     fn forget_cached(&self) {
         self.inner.primary_groups.clear();
+    }
+
+    fn check(&self) -> Result<()> {
+        self.inner.pool.check_tls()
     }
 
     fn user_names(&self) -> Result<Option<Vec<String>>> {

@@ -31,6 +31,12 @@ pub trait Source: Send + Sync {
     /// primary groups), so the next lookup reads the registry afresh.
     fn forget_cached(&self) {}
 
+    /// Loads now what the source would otherwise load on its first lookup (LDAP: the
+    /// TLS trust store), so `check-config` reports a problem there.
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Every user name the registry holds (for prefetching), or `None` when this
     /// source cannot list its users.
     fn user_names(&self) -> Result<Option<Vec<String>>> {

@@ -69,7 +69,38 @@ fn run(cmd: &mut Command) {
     );
 }
 
-/// A CA (`<name>-ca.pem`) and a certificate for `localhost` it signed
+/// A self-signed certificate for `localhost` and `::1` made the way small directories
+/// make theirs, `openssl req -x509` with its defaults (so `CA:TRUE`): (cert, key).
+pub fn make_self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let (key, cert) = (
+        dir.join(format!("{name}.key")),
+        dir.join(format!("{name}.pem")),
+    );
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .arg("-nodes")
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .args(["-days", "2", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:::1"]));
+    (cert, key)
+}
+
+/// Whether this host has IPv6 loopback (containers often do not).
+pub fn has_ipv6() -> bool {
+    TcpListener::bind("[::1]:0").is_ok()
+}
+
+/// A CA (`<name>-ca.pem`) and a certificate for `localhost` (and `::1`) it signed
 /// (`<name>.pem`, key `<name>.key`), EC P-256 so generation is quick.
 pub fn make_certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let p = |f: String| dir.join(f);
@@ -82,7 +113,7 @@ pub fn make_certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) 
     let ext = p(format!("{name}.ext"));
     std::fs::write(
         &ext,
-        "subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\
+        "subjectAltName=DNS:localhost,IP:::1\nbasicConstraints=critical,CA:FALSE\n\
          keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
@@ -175,7 +206,10 @@ fn slapd_conf(dir: &Path, schema: Schema, cert: &Path, key: &Path, ca: &Path) ->
 // The child is handed to `Slapd`, which waits for it on Drop.
 #[allow(clippy::zombie_processes)]
 fn spawn(dir: &Path, port: u16, tls_port: u16) -> Result<(Child, ChildStdin), String> {
-    let urls = format!("ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/");
+    let mut urls = format!("ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/");
+    if has_ipv6() {
+        urls += &format!(" ldap://[::1]:{port}/ ldaps://[::1]:{tls_port}/");
+    }
     let log = dir.join("slapd.log");
     // The shell keeps slapd in the foreground and stops it when our end of its stdin
     // closes, which also happens when this process dies (servers kept in statics).
@@ -208,10 +242,23 @@ fn spawn(dir: &Path, port: u16, tls_port: u16) -> Result<(Child, ChildStdin), St
 }
 
 impl Slapd {
-    /// Starts a server holding `ldif` (the concatenated contents of LDIF files).
+    /// Starts a server holding `ldif` (the concatenated contents of LDIF files), with a
+    /// certificate signed by its own CA; it also listens on `[::1]` when the host has
+    /// IPv6.
     pub fn start(schema: Schema, ldif: &str) -> Slapd {
+        Slapd::start_with(schema, ldif, false)
+    }
+
+    /// As `start`; with `self_signed`, the server presents a self-signed `CA:TRUE`
+    /// certificate (`make_self_signed`), which is then also its `ca_file`.
+    pub fn start_with(schema: Schema, ldif: &str, self_signed: bool) -> Slapd {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (ca_file, cert, key) = make_certificates(dir.path(), "server");
+        let (ca_file, cert, key) = if self_signed {
+            let (cert, key) = make_self_signed(dir.path(), "server");
+            (cert.clone(), cert, key)
+        } else {
+            make_certificates(dir.path(), "server")
+        };
         std::fs::create_dir(dir.path().join("db")).unwrap();
         let conf = dir.path().join("slapd.conf");
         std::fs::write(&conf, slapd_conf(dir.path(), schema, &cert, &key, &ca_file)).unwrap();

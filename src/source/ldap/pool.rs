@@ -3,26 +3,17 @@
 //! many threads share. ldap3 multiplexes operations on one connection, so a pooled
 //! connection serves several lookups at once; the pool only spreads the load.
 
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
 
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, StdStream};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::ClientConfig;
 
+use super::tls::{self, Trust};
 use crate::config::LdapConfig;
 use crate::error::{Error, Result};
-
-/// How long a server that failed to connect or answer is skipped (nslcd's
-/// `reconnect_retrytime` is 10 s too). While every server is in this state, lookups
-/// fail at once instead of waiting for timeouts again.
-pub(crate) const RETRY_DEAD_AFTER: Duration = Duration::from_secs(10);
-/// Connections are reopened after this long, so a preferred server that came back
-/// is used again and no connection lives forever.
-const MAX_CONNECTION_AGE: Duration = Duration::from_secs(600);
 
 pub(crate) const SOURCE: &str = "ldap";
 
@@ -104,51 +95,6 @@ impl Server {
     }
 }
 
-/// The TLS client configuration shared by every connection: rustls with the ring
-/// provider, trusting `ca_file` or else the system store. Loading no certificate at
-/// all is an error, never a silent "trust nothing" that fails later with a vague message.
-pub(crate) fn tls_config(ca_file: Option<&Path>) -> std::result::Result<Arc<ClientConfig>, String> {
-    let mut roots = RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-            for cert in certs {
-                let cert = cert.map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-            }
-            if roots.is_empty() {
-                return Err(format!(
-                    "ca_file {} holds no PEM certificate",
-                    path.display()
-                ));
-            }
-        }
-        None => {
-            let found = rustls_native_certs::load_native_certs();
-            let (added, _ignored) = roots.add_parsable_certificates(found.certs);
-            if added == 0 {
-                let why: Vec<String> = found.errors.iter().map(|e| e.to_string()).collect();
-                return Err(format!(
-                    "no ca_file is set and the system certificate store yielded no usable \
-                     certificate{}{}",
-                    if why.is_empty() { "" } else { ": " },
-                    why.join("; ")
-                ));
-            }
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
 /// A connection as lookups use it. Cloning `Ldap` is how ldap3 shares a connection.
 #[derive(Clone)]
 pub(crate) struct Handle {
@@ -158,12 +104,14 @@ pub(crate) struct Handle {
     pub paging: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// An open connection in a pool slot.
+/// An open connection in the pool.
 struct Conn {
     handle: Handle,
     id: u64,
     server: usize,
     opened: Instant,
+    /// Lookups using it right now.
+    busy: Arc<AtomicUsize>,
 }
 
 /// A connection handed to one lookup.
@@ -172,36 +120,80 @@ pub(crate) struct Lease {
     pub server: usize,
     /// Opened for this lookup (rather than reused from the pool).
     pub fresh: bool,
-    slot: usize,
     pub id: u64,
+    _busy: Busy,
 }
 
+/// Counts a lease as using its connection until the lease is dropped.
+struct Busy(Arc<AtomicUsize>);
+
+impl Busy {
+    fn new(count: &Arc<AtomicUsize>) -> Busy {
+        count.fetch_add(1, Ordering::AcqRel);
+        Busy(count.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The TLS configuration of each server (`None` for plain LDAP), built on the first
+/// connection when it needs the system store (reading it costs milliseconds that a
+/// process which never looks anyone up should not pay).
+type TlsConfigs = std::result::Result<Vec<Option<Arc<ClientConfig>>>, String>;
+
+/// Up to `connections` open connections, shared by every lookup. The pool warms on
+/// demand: the first lookup opens one connection and pipelines its searches on it
+/// (one handshake, never two or three in a row); a lookup that finds every open
+/// connection busy uses the least busy one at once and has one more opened in the
+/// background, so concurrency grows the pool without anyone waiting for a handshake.
 pub(crate) struct Pool {
     cfg: LdapConfig,
+    /// The configuration file, to name it in errors.
+    file: PathBuf,
     servers: Vec<Server>,
-    tls: Option<Arc<ClientConfig>>,
-    slots: Vec<tokio::sync::Mutex<Option<Conn>>>,
-    next_slot: AtomicUsize,
+    needs_tls: bool,
+    tls: OnceLock<TlsConfigs>,
+    open: Mutex<Vec<Conn>>,
+    size: usize,
+    /// One connect at a time: concurrent lookups on a cold pool share one handshake.
+    opening: tokio::sync::Mutex<()>,
+    /// A background connect is underway.
+    growing: AtomicBool,
     next_id: AtomicU64,
     /// Per server: skip it until this instant, and why it failed.
     dead_until: Mutex<Vec<Option<(Instant, String)>>>,
 }
 
 impl Pool {
+    /// `trust` is given when it was loaded already (from `ca_file`, which is cheap and
+    /// best checked at startup); otherwise it is loaded on the first connection.
     pub(crate) fn new(
         cfg: LdapConfig,
+        file: PathBuf,
         servers: Vec<Server>,
-        tls: Option<Arc<ClientConfig>>,
+        trust: Option<Trust>,
     ) -> Pool {
-        let n = cfg.connections.max(1) as usize;
+        let needs_tls = cfg.starttls || servers.iter().any(|s| s.tls);
+        let tls = OnceLock::new();
+        if let Some(trust) = trust {
+            let _ = tls.set(tls_configs(&servers, cfg.starttls, &trust));
+        }
         Pool {
             dead_until: Mutex::new(vec![None; servers.len()]),
-            slots: (0..n).map(|_| tokio::sync::Mutex::new(None)).collect(),
-            next_slot: AtomicUsize::new(0),
+            size: cfg.connections.max(1) as usize,
+            open: Mutex::new(Vec::new()),
+            opening: tokio::sync::Mutex::new(()),
+            growing: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
+            needs_tls,
+            tls,
+            file,
             cfg,
             servers,
-            tls,
         }
     }
 
@@ -213,51 +205,105 @@ impl Pool {
         self.servers.len()
     }
 
-    /// A connection, reused when the slot holds a live one, opened otherwise.
-    pub(crate) async fn get(&self) -> Result<Lease> {
-        let slot = self.next_slot.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        let mut held = self.slots[slot].lock().await;
-        if let Some(conn) = held.as_mut() {
-            if !conn.handle.ldap.is_closed() && conn.opened.elapsed() < MAX_CONNECTION_AGE {
-                return Ok(Lease {
-                    handle: conn.handle.clone(),
-                    server: conn.server,
-                    fresh: false,
-                    slot,
-                    id: conn.id,
-                });
+    fn open_conns(&self) -> MutexGuard<'_, Vec<Conn>> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a pooled connection may still serve: open, younger than
+    /// `connection_max_age`, and, when it goes to a server later in `uris`, only while
+    /// every server before it is still being skipped: once one's `retry_after` is
+    /// over, the next connection tries it again.
+    fn usable(&self, conn: &mut Conn) -> bool {
+        !conn.handle.ldap.is_closed()
+            && conn.opened.elapsed() < self.cfg.connection_max_age
+            && (0..conn.server).all(|earlier| self.dead_reason(earlier).is_some())
+    }
+
+    /// The least busy usable connection, and whether the pool has room for another.
+    fn pick(&self) -> Option<(Lease, bool)> {
+        let mut open = self.open_conns();
+        open.retain_mut(|c| self.usable(c));
+        let conn = open.iter().min_by_key(|c| c.busy.load(Ordering::Acquire))?;
+        let crowded = conn.busy.load(Ordering::Acquire) > 0 && open.len() < self.size;
+        Some((
+            Lease {
+                handle: conn.handle.clone(),
+                server: conn.server,
+                fresh: false,
+                id: conn.id,
+                _busy: Busy::new(&conn.busy),
+            },
+            crowded,
+        ))
+    }
+
+    /// A connection: the least busy open one, or a new one when none is open.
+    pub(crate) async fn get(self: &Arc<Self>) -> Result<Lease> {
+        let mut waited = false;
+        loop {
+            if let Some((lease, crowded)) = self.pick() {
+                // A lookup that waited for the connect that opened this connection is
+                // part of the same burst: growing now would put a second handshake
+                // beside the first lookup's searches.
+                if crowded && !waited {
+                    self.grow();
+                }
+                return Ok(lease);
             }
+            let _turn = self.opening.lock().await;
+            if !self.open_conns().is_empty() {
+                waited = true;
+                continue;
+            }
+            return self.connect_new().await;
         }
-        *held = None;
+    }
+
+    /// Opens one more connection in the background (one at a time).
+    fn grow(self: &Arc<Self>) {
+        if self.growing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pool = self.clone();
+        tokio::spawn(async move {
+            let _turn = pool.opening.lock().await;
+            if pool.open_conns().len() < pool.size {
+                // A failure is remembered (the server marked dead) for the next lookup.
+                let _ = pool.connect_new().await;
+            }
+            pool.growing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Connects to the first server that works and pools the connection.
+    async fn connect_new(&self) -> Result<Lease> {
         let (ldap, server) = self.connect_any().await?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let handle = Handle {
             ldap,
             paging: Arc::new(tokio::sync::Mutex::new(())),
         };
-        *held = Some(Conn {
+        let busy = Arc::new(AtomicUsize::new(0));
+        let lease = Lease {
             handle: handle.clone(),
+            server,
+            fresh: true,
+            id,
+            _busy: Busy::new(&busy),
+        };
+        self.open_conns().push(Conn {
+            handle,
             id,
             server,
             opened: Instant::now(),
+            busy,
         });
-        Ok(Lease {
-            handle,
-            server,
-            fresh: true,
-            slot,
-            id,
-        })
+        Ok(lease)
     }
 
     /// Drops the leased connection from the pool, unless it was already replaced.
-    /// Never waits: a slot that is locked is being reconnected by someone else.
     pub(crate) fn discard(&self, lease: &Lease) {
-        if let Ok(mut held) = self.slots[lease.slot].try_lock() {
-            if held.as_ref().is_some_and(|c| c.id == lease.id) {
-                *held = None;
-            }
-        }
+        self.open_conns().retain(|c| c.id != lease.id);
     }
 
     /// Drops the pooled connections to `server` opened no later than connection
@@ -265,21 +311,13 @@ impl Pool {
     /// Connections opened since then were opened after the trouble began (by a
     /// concurrent lookup that already reconnected) and are kept.
     pub(crate) fn discard_server(&self, server: usize, up_to: u64) {
-        for slot in &self.slots {
-            if let Ok(mut held) = slot.try_lock() {
-                if held
-                    .as_ref()
-                    .is_some_and(|c| c.server == server && c.id <= up_to)
-                {
-                    *held = None;
-                }
-            }
-        }
+        self.open_conns()
+            .retain(|c| !(c.server == server && c.id <= up_to));
     }
 
     pub(crate) fn mark_dead(&self, server: usize, why: &str) {
         if let Ok(mut dead) = self.dead_until.lock() {
-            dead[server] = Some((Instant::now() + RETRY_DEAD_AFTER, why.to_owned()));
+            dead[server] = Some((Instant::now() + self.cfg.retry_after, why.to_owned()));
         }
     }
 
@@ -298,6 +336,27 @@ impl Pool {
         }
     }
 
+    /// Loads the trust store now, if TLS is used (`check-config`).
+    pub(crate) fn check_tls(&self) -> Result<()> {
+        self.tls_for(0).map(drop)
+    }
+
+    /// The TLS configuration for `server`, loading the trust store on first use. A
+    /// store that cannot be loaded is a configuration error, as at startup.
+    fn tls_for(&self, server: usize) -> Result<Option<Arc<ClientConfig>>> {
+        if !self.needs_tls {
+            return Ok(None);
+        }
+        let configs = self.tls.get_or_init(|| {
+            Trust::load(self.cfg.ca_file.as_deref())
+                .and_then(|trust| tls_configs(&self.servers, self.cfg.starttls, &trust))
+        });
+        match configs {
+            Ok(configs) => Ok(configs[server].clone()),
+            Err(e) => Err(Error::config(&self.file, format!("[ldap] {e}"))),
+        }
+    }
+
     /// Opens a connection to the first server that works, in `uris` order, skipping
     /// servers that failed recently.
     async fn connect_any(&self) -> Result<(Ldap, usize)> {
@@ -308,7 +367,8 @@ impl Pool {
                 skipped.push(format!("{}: {why}", server.uri));
                 continue;
             }
-            match self.open(server).await {
+            let tls = self.tls_for(index)?;
+            match self.open(server, tls).await {
                 Ok(ldap) => {
                     self.mark_alive(index);
                     return Ok((ldap, index));
@@ -321,8 +381,9 @@ impl Pool {
         }
         if failures.is_empty() {
             return Err(unavailable(format!(
-                "every LDAP server failed within the last {} s, not retrying yet ({})",
-                RETRY_DEAD_AFTER.as_secs(),
+                "every LDAP server failed within the last {:?} (retry_after), not retrying \
+                 yet ({})",
+                self.cfg.retry_after,
                 skipped.join("; ")
             )));
         }
@@ -331,7 +392,11 @@ impl Pool {
 
     /// Connects (TCP with TCP_NODELAY, then TLS or StartTLS) and binds, all bounded by
     /// the configured timeouts.
-    async fn open(&self, server: &Server) -> std::result::Result<Ldap, String> {
+    async fn open(
+        &self,
+        server: &Server,
+        tls: Option<Arc<ClientConfig>>,
+    ) -> std::result::Result<Ldap, String> {
         let connect = self.cfg.connect_timeout;
         let tcp = tokio::time::timeout(
             connect,
@@ -352,19 +417,16 @@ impl Pool {
             .set_starttls(starttls)
             .set_std_stream(StdStream::Tcp(tcp));
         if server.tls || starttls {
-            let tls = self
-                .tls
-                .clone()
-                .ok_or_else(|| "TLS requested but not configured".to_string())?;
+            let tls = tls.ok_or_else(|| "TLS requested but not configured".to_string())?;
             settings = settings.set_config(tls);
         }
-        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &server.uri)
+        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &tls::ldap3_uri(server))
             .await
             .map_err(|e| match e {
                 ldap3::LdapError::Timeout { .. } => {
                     format!("TLS setup timed out after {} ms", connect.as_millis())
                 }
-                e => e.to_string(),
+                e => tls::explain(server, &e.to_string()),
             })?;
         tokio::spawn(async move {
             // The connection ends when every handle is dropped or the server goes away;
@@ -383,6 +445,18 @@ impl Pool {
         }
         Ok(ldap)
     }
+}
+
+/// Each server's TLS configuration: for ldaps:// servers, and for all with StartTLS.
+fn tls_configs(servers: &[Server], starttls: bool, trust: &Trust) -> TlsConfigs {
+    servers
+        .iter()
+        .map(|s| {
+            (s.tls || starttls)
+                .then(|| trust.client_config(s))
+                .transpose()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -448,8 +522,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();
-        let err = tls_config(Some(&empty)).unwrap_err();
+        let err = Trust::load(Some(&empty)).unwrap_err();
         assert!(err.contains("no PEM certificate"), "{err}");
-        assert!(tls_config(Some(&dir.path().join("missing.pem"))).is_err());
+        assert!(Trust::load(Some(&dir.path().join("missing.pem"))).is_err());
     }
 }

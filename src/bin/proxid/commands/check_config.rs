@@ -13,7 +13,9 @@ pub fn run(ctx: &Context) -> Status {
     // Everything a resolver builds at first use (proxy-user rules, a core-site.xml
     // import) is built here too, so a broken rule shows now rather than at 3 a.m.
     let checked = proxid::Config::load(ctx.config.as_deref()).and_then(|config| {
-        let rules = Resolver::new(config.clone())?.check_policy()?;
+        let resolver = Resolver::new(config.clone())?;
+        resolver.check_source()?;
+        let rules = resolver.check_policy()?;
         Ok((config, rules))
     });
     match checked {
