@@ -13,6 +13,8 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod ffi;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod id_range;
 pub mod identity;
 mod identity_store;

@@ -44,7 +44,7 @@
 //!   an answer is complete or an error, never a silently truncated group list.
 
 mod pool;
-mod query;
+pub(crate) mod query;
 mod tls;
 
 use std::collections::HashSet;
