@@ -155,3 +155,51 @@ fn uid_changes_reach_callers_by_name_and_by_uid() {
     assert_eq!(r.resolve_uid(62002).unwrap().name, "carol");
     assert_eq!(r.resolve_uid(62001).unwrap_err().kind(), "not_found");
 }
+
+/// A change made on the provider of a syncrepl pair reaches a client that reads the
+/// consumer: after the TTL plus the replication delay.
+#[test]
+fn changes_on_the_provider_reach_clients_of_the_consumer() {
+    let ldif = support::fixture("rfc2307.ldif");
+    let (provider, consumer) = Slapd::start_replicated_pair(
+        Schema::Rfc2307,
+        &ldif,
+        &format!("uid=carol,ou=people,{BASE}"),
+    );
+    let conf = ConfFile::new(
+        &[&consumer.ldap_uri],
+        "\n[cache]\npositive_ttl = \"1s\"\nnegative_ttl = \"1s\"\n",
+    );
+    let r = Resolver::open(Some(&conf.path)).unwrap();
+    assert_eq!(look(&r, "replicant"), "not found");
+    let start = Instant::now();
+    add_user(&provider, "replicant", 61201);
+    // Replication is asynchronous: poll within a generous bound.
+    let deadline = TTL + Duration::from_secs(10);
+    while look(&r, "replicant") == "not found" {
+        assert!(
+            start.elapsed() < deadline,
+            "not replicated within {deadline:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!(
+        "added on the provider, seen through the consumer after {:?}",
+        start.elapsed()
+    );
+    let start = Instant::now();
+    provider.modify(&format!(
+        "dn: uid=replicant,ou=people,{BASE}\nchangetype: delete\n"
+    ));
+    while look(&r, "replicant") != "not found" {
+        assert!(
+            start.elapsed() < deadline,
+            "deletion not seen within {deadline:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!(
+        "deleted on the provider, gone through the consumer after {:?}",
+        start.elapsed()
+    );
+}
