@@ -299,7 +299,8 @@ mod tests {
     /// too, and a seed that panics is caught without the fuzzer.
     #[test]
     fn committed_seeds_pass_every_target() {
-        let targets: [(&str, fn(&[u8])); 7] = [
+        type Target = (&'static str, fn(&[u8]));
+        let targets: [Target; 7] = [
             ("config_file", config_file),
             ("auth_to_local", auth_to_local),
             ("host_list", host_list),

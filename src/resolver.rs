@@ -25,6 +25,8 @@ pub struct Resolver {
     /// Every engine this resolver has served, oldest first. Kept until the resolver is
     /// dropped because a call that started before a reload holds a plain reference to
     /// its engine for as long as it runs (it finishes on the old configuration).
+    /// Boxed so an engine's address survives the vector growing.
+    #[allow(clippy::vec_box)]
     generations: Mutex<Vec<Box<Engine>>>,
 }
 

@@ -93,7 +93,7 @@ fn hammer(r: &Resolver, script: impl FnOnce(Instant)) -> Vec<Sample> {
         for t in 0..THREADS {
             let (stop, samples) = (&stop, &samples);
             s.spawn(move || {
-                let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ (t as u64 + 1) * 0x1000_0001;
+                let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ ((t as u64 + 1) * 0x1000_0001);
                 let mut mine = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     // xorshift: users spread evenly, no crate needed.
