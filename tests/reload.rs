@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use proxid::Resolver;
+use support::fault_proxy::{FaultProxy, DELAY};
 use support::slapd::{Schema, Slapd, BASE};
 use support::ConfFile;
 
@@ -151,6 +152,37 @@ fn a_reload_that_fails_validation_keeps_the_old_source() {
     assert!(r.reload(Some(&bad)).is_err());
     assert_eq!(r.source_kind(), "ldap");
     assert_eq!(r.resolve("flip").unwrap().uid, UID_A);
+}
+
+#[test]
+fn a_lookup_in_flight_during_a_reload_finishes_on_the_old_configuration() {
+    // A: behind a proxy that delays every answer, so its lookup is still running
+    // when B is loaded.
+    let proxy = FaultProxy::start(server().port);
+    proxy.set(DELAY, std::time::Duration::from_millis(300));
+    let a = ConfFile::new(
+        &[&proxy.uri()],
+        &format!("user_base = \"ou=gen-a,{BASE}\"\n"),
+    );
+    let b = conf("gen-b");
+    let r = Resolver::open(Some(&a.path)).unwrap();
+    std::thread::scope(|s| {
+        let slow = s.spawn(|| {
+            let started = std::time::Instant::now();
+            (r.resolve("flip").map(|id| id.uid), started.elapsed())
+        });
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        r.reload(Some(&b.path)).unwrap();
+        // New calls: B, at once.
+        assert_eq!(r.resolve("flip").unwrap().uid, UID_B);
+        assert!(
+            !slow.is_finished(),
+            "the slow lookup should still be running"
+        );
+        let (uid, took) = slow.join().unwrap();
+        assert_eq!(uid.unwrap(), UID_A, "the call in flight finished on A");
+        eprintln!("in-flight lookup on the old configuration took {took:?}");
+    });
 }
 
 /// target/<profile>/deps, where `cargo test` leaves libproxid.so.
