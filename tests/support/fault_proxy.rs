@@ -41,6 +41,9 @@ impl FaultProxy {
                     continue;
                 };
                 f.lock().unwrap().push(Instant::now());
+                // As proxid's own sockets: no Nagle delay on small LDAP messages.
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
                 for (from, to) in [
                     (client.try_clone().unwrap(), server.try_clone().unwrap()),
                     (server, client),
