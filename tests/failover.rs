@@ -149,16 +149,17 @@ fn report(samples: &[Sample], label: &str, from: Duration, to: Duration) {
         .filter(|s| s.start >= from && s.start < to)
         .collect();
     let count = |o| inside.iter().filter(|s| s.outcome == o).count();
-    let worst = inside
+    let (worst, worst_at) = inside
         .iter()
-        .map(|s| s.end - s.start)
+        .map(|s| (s.end - s.start, s.start))
         .max()
         .unwrap_or_default();
     let secs = (to - from).as_secs_f64().max(1e-3);
     eprintln!(
-        "  {label:<34} {:>9.0} lookups/s  worst {:>6.0} ms  errors {:>5}  stale {:>5}",
+        "  {label:<34} {:>9.0} lookups/s  worst {:>6.0} ms (at {:>5.2} s)  errors {:>5}  stale {:>5}",
         inside.len() as f64 / secs,
         worst.as_secs_f64() * 1e3,
+        worst_at.as_secs_f64(),
         count(Outcome::Error),
         count(Outcome::Stale),
     );
