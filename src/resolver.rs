@@ -123,7 +123,9 @@ impl Resolver {
     /// A configuration that does not load or validate (including a scope covering a
     /// protected ID) is refused with its error, and the current one keeps serving.
     /// Calls already running finish on the configuration they started with; calls
-    /// made after this returns `Ok` use the new one, with an empty cache.
+    /// made after this returns `Ok` use the new one, with an empty cache. The new
+    /// configuration brings its own source (LDAP or local), also for a resolver that
+    /// was built over another one with [`Resolver::with_source`].
     pub fn reload(&self, path: Option<&Path>) -> Result<()> {
         let path = path
             .map(Path::to_path_buf)
