@@ -12,6 +12,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** Proxid.reload while 8 threads call: nothing fails, nothing mixes two configurations. */
@@ -34,8 +35,10 @@ class ReloadTest {
         String broken = TestSupport.writeConfigUnchecked("reload-broken.conf",
                 "[resolution]\nmode = \"sideways\"\n");
         TestSupport.Account account = TestSupport.localAccounts().get(0);
-        // Even: a serves; odd: b. Bumped right after each successful reload.
-        AtomicLong epoch = new AtomicLong();
+        // A sequence lock: seq is odd while a reload runs; serving (the short name the
+        // configuration in force gives) changes only then.
+        AtomicLong seq = new AtomicLong();
+        AtomicReference<String> serving = new AtomicReference<>("alpha");
         AtomicBoolean stop = new AtomicBoolean();
         try (Proxid proxid = Proxid.open(a)) {
             ExecutorService pool = Executors.newFixedThreadPool(8);
@@ -44,11 +47,12 @@ class ReloadTest {
                 results.add(pool.submit(() -> {
                     long checked = 0;
                     while (!stop.get()) {
-                        long before = epoch.get();
+                        long before = seq.get();
+                        String want = serving.get();
                         String got = proxid.shortName(PRINCIPAL);
                         assertEquals(account.uid, proxid.resolve(account.name).uid());
-                        if (before == epoch.get()) {
-                            assertEquals(before % 2 == 0 ? "alpha" : "beta", got);
+                        if (before == seq.get() && before % 2 == 0) {
+                            assertEquals(want, got);
                             checked++;
                         }
                     }
@@ -56,13 +60,16 @@ class ReloadTest {
                 }));
             }
             for (int round = 1; round <= 30; round++) {
+                seq.incrementAndGet();
                 if (round % 3 == 0) {
                     assertThrows(ConfigException.class, () -> proxid.reload(broken));
                 } else {
-                    proxid.reload(epoch.get() % 2 == 0 ? b : a);
-                    epoch.incrementAndGet();
+                    boolean toB = serving.get().equals("alpha");
+                    proxid.reload(toB ? b : a);
+                    serving.set(toB ? "beta" : "alpha");
                 }
-                assertEquals(epoch.get() % 2 == 0 ? "alpha" : "beta", proxid.shortName(PRINCIPAL));
+                seq.incrementAndGet();
+                assertEquals(serving.get(), proxid.shortName(PRINCIPAL));
                 Thread.sleep(2);
             }
             stop.set(true);
