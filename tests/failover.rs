@@ -365,7 +365,7 @@ fn a_black_hole_costs_one_timeout_window() {
 #[test]
 fn a_slow_server_answers_correctly() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let samples = proxied_run("answering after 300 ms", DELAY, Duration::from_millis(300));
+    let samples = proxied_run("delayed 300 ms each way", DELAY, Duration::from_millis(300));
     // Slower than usual but inside operation_timeout: nothing fails.
     assert!(!samples.iter().any(|x| x.outcome == Outcome::Error));
 }
