@@ -59,6 +59,7 @@ int main(int argc, char **argv) {
     LOAD(proxid_resolver_open);
     LOAD(proxid_resolver_free);
     LOAD(proxid_resolver_invalidate);
+    LOAD(proxid_resolver_reload);
     LOAD(proxid_resolve);
     LOAD(proxid_resolve_uid);
     LOAD(proxid_identity_name);
@@ -215,6 +216,9 @@ int main(int argc, char **argv) {
     p_proxid_principal_free(NULL);
 
     CHECK(p_proxid_resolver_invalidate(r, NULL) == PROXID_OK, "invalidate");
+    CHECK(p_proxid_resolver_reload(r, argv[2], NULL) == PROXID_OK, "reload");
+    CHECK(p_proxid_resolver_reload(NULL, argv[2], NULL) == PROXID_INVALID_ARGUMENT,
+          "reload(NULL)");
     p_proxid_resolver_free(r);
     p_proxid_resolver_free(NULL);
 

@@ -239,6 +239,17 @@ proxid_status proxid_resolver_open(const char *config_path,
 void proxid_resolver_free(proxid_resolver *r);
 
 /**
+ * Reloads the configuration: `config_path`, or with NULL the file the resolver was
+ * opened from (else `PROXID_CONF`, /etc/proxid.conf, the defaults). Calls already
+ * running on other threads finish on the old configuration; calls made after this
+ * returns PROXID_OK use the new one (with an empty cache). A configuration that does
+ * not load or validate is refused with its error and the old one keeps serving.
+ */
+proxid_status proxid_resolver_reload(const proxid_resolver *r,
+                                     const char *config_path,
+                                     proxid_error **err);
+
+/**
  * Forgets cached answers for one user name, or for everyone when `name` is NULL, so
  * the next lookup asks the source.
  */

@@ -11,11 +11,12 @@ cd "$(dirname "$0")/.."
 # by the tests themselves, in temp dirs on free ports; their system services are
 # kept from starting and the machine's /etc/nsswitch.conf is checked to stay as it was.
 # man-db, zsh and fish render the man pages and parse the completion scripts (tests/cli.rs);
-# dpkg-dev, file and lintian build and check the Debian package (tests/package_deb.rs).
+# dpkg-dev, file and lintian build and check the Debian package (tests/package_deb.rs);
+# g++ builds libFuzzer for the fuzz smoke runs (scripts/fuzz.sh).
 PACKAGES=(slapd ldap-utils nslcd libnss-ldapd gosa-schema valgrind openssl gcc make
           pkg-config binutils junit5 python3-pip util-linux
           man-db zsh fish dpkg-dev file lintian
-          pamtester libpam0g-dev sudo python3-venv)
+          pamtester libpam0g-dev sudo python3-venv g++)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -75,3 +76,6 @@ export PROXID_PAM_VENV="$PAM_VENV"
 cargo fmt --all -- --check
 cargo clippy --all-targets --all-features -- -D warnings
 cargo test --all-features
+# Fuzz smoke runs (issue 16.1): 30 s per target. The first build instruments every
+# dependency (about 5 minutes on 2 cores; kept in target/fuzz for later runs).
+bash scripts/fuzz.sh 30

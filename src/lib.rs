@@ -16,6 +16,8 @@ pub mod doctor;
 pub mod error;
 pub mod ffi;
 mod fork;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod homes;
 pub mod id_range;
 pub mod identity;
@@ -35,4 +37,4 @@ pub use mode::Assertion;
 pub use policy::admit::AdmitRequest;
 pub use policy::{Decision, ProxyRules, Verdict};
 pub use principal::ProgramPrincipal;
-pub use resolver::{Prefetch, PrefetchReport, Resolver};
+pub use resolver::{Engine, Prefetch, PrefetchReport, Resolver};

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Mode;
 use crate::error::{Error, Result};
 use crate::identity::{validate_name, Identity};
-use crate::resolver::Resolver;
+use crate::resolver::Engine;
 
 /// What a client sends to say who it acts for: the name, plus the IDs it resolved
 /// locally (client-side resolution) or nothing else (server-side resolution).
@@ -98,7 +98,7 @@ impl Assertion {
     }
 }
 
-impl Resolver {
+impl Engine {
     /// Client side: the assertion the configured mode calls for.
     pub fn assert(&self, name: &str) -> Result<Assertion> {
         let name = validate_name(name.as_bytes())?;

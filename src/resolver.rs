@@ -1,7 +1,8 @@
 //! The one `Resolver` every front door (Rust, CLI, C, Java, NSS) goes through.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::cache::{Cache, Clock, Freshness, SystemClock};
 use crate::config::{Config, Mode};
@@ -14,7 +15,24 @@ use crate::source::Source;
 
 /// Resolves names to identities from the source the configuration selects.
 /// Cheap to share: `Send + Sync`, every method takes `&self`.
+///
+/// A resolver can be reloaded ([`Resolver::reload`]): each configuration is one
+/// [`Engine`] (source, caches, rules), and the resolver lends out the newest one
+/// through `Deref`, so every method of [`Engine`] is a method of the resolver.
 pub struct Resolver {
+    /// The engine new calls use.
+    current: AtomicPtr<Engine>,
+    /// Every engine this resolver has served, oldest first. Kept until the resolver is
+    /// dropped because a call that started before a reload holds a plain reference to
+    /// its engine for as long as it runs (it finishes on the old configuration).
+    /// Boxed so an engine's address survives the vector growing.
+    #[allow(clippy::vec_box)]
+    generations: Mutex<Vec<Box<Engine>>>,
+}
+
+/// One configuration's resolver state: its source, caches and parsed rules. Reached
+/// through [`Resolver`] (`Deref`); a call runs entirely on the engine it started on.
+pub struct Engine {
     config: Arc<Config>,
     source: Arc<dyn Source>,
     /// Name -> identity (or "no such user").
@@ -36,6 +54,22 @@ pub struct Resolver {
 }
 
 impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl std::ops::Deref for Resolver {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        // SAFETY: `current` always points into a Box held by `generations`, which
+        // are never dropped or moved out before the resolver itself.
+        unsafe { &*self.current.load(Ordering::Acquire) }
+    }
+}
+
+impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Resolver")
             .field("source", &self.source.kind())
@@ -84,7 +118,68 @@ impl Resolver {
         source: Arc<dyn Source>,
         clock: Arc<dyn Clock>,
     ) -> Resolver {
+        Resolver::from_engine(Engine::build(config, source, clock))
+    }
+
+    fn from_engine(engine: Engine) -> Resolver {
+        let mut engine = Box::new(engine);
+        let current = AtomicPtr::new(&mut *engine);
         Resolver {
+            current,
+            generations: Mutex::new(vec![engine]),
+        }
+    }
+
+    /// Reloads the configuration: `path`, or with `None` the file the current
+    /// configuration came from (else `PROXID_CONF`, `/etc/proxid.conf`, the default).
+    /// A configuration that does not load or validate (including a scope covering a
+    /// protected ID) is refused with its error, and the current one keeps serving.
+    /// Calls already running finish on the configuration they started with; calls
+    /// made after this returns `Ok` use the new one, with an empty cache. The new
+    /// configuration brings its own source (LDAP or local), also for a resolver that
+    /// was built over another one with [`Resolver::with_source`].
+    pub fn reload(&self, path: Option<&Path>) -> Result<()> {
+        let path = path
+            .map(Path::to_path_buf)
+            .or_else(|| self.config.path.clone());
+        self.reload_config(Config::load(path.as_deref())?)
+    }
+
+    /// As [`Resolver::reload`] from a configuration already loaded.
+    pub fn reload_config(&self, config: Config) -> Result<()> {
+        let next = Resolver::new(config)?;
+        let mut next = next
+            .generations
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut engine = next
+            .pop()
+            .ok_or_else(|| Error::InvalidArgument("reload: no configuration was built".into()))?;
+        let mut generations = self
+            .generations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.current.store(&mut *engine, Ordering::Release);
+        generations.push(engine);
+        // The old engines only finish calls already running: free their caches.
+        for old in &generations[..generations.len() - 1] {
+            old.invalidate(None);
+        }
+        Ok(())
+    }
+
+    /// How many configurations this resolver has loaded (1 + successful reloads).
+    pub fn generation(&self) -> usize {
+        self.generations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len()
+    }
+}
+
+impl Engine {
+    fn build(config: Config, source: Arc<dyn Source>, clock: Arc<dyn Clock>) -> Engine {
+        Engine {
             by_name: Cache::new(config.cache.clone(), clock.clone(), |name, stored| {
                 stored.to_identity(name)
             }),
@@ -101,6 +196,7 @@ impl Resolver {
         }
     }
 
+    /// The configuration this engine runs on.
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -180,7 +276,7 @@ impl Resolver {
     }
 }
 
-impl Resolver {
+impl Engine {
     /// Empties the cache for one user name (and its UID), or all of it with `None`, so
     /// the next lookup asks the source.
     pub fn invalidate(&self, name: Option<&str>) {
@@ -300,3 +396,9 @@ pub struct PrefetchReport {
     /// Names that did not resolve, with why.
     pub failed: Vec<(String, Error)>,
 }
+
+// `Resolver` lends `&Engine` to every thread; keep that sound if a field changes.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Engine>();
+};

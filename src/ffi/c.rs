@@ -457,6 +457,35 @@ pub unsafe extern "C" fn proxid_resolver_free(r: *mut proxid_resolver) {
     panic::or_fallback(|| unsafe { free(r) })
 }
 
+/// Reloads the configuration: `config_path`, or with NULL the file the resolver was
+/// opened from (else `PROXID_CONF`, /etc/proxid.conf, the defaults). Calls already
+/// running on other threads finish on the old configuration; calls made after this
+/// returns PROXID_OK use the new one (with an empty cache). A configuration that does
+/// not load or validate is refused with its error and the old one keeps serving.
+#[no_mangle]
+pub unsafe extern "C" fn proxid_resolver_reload(
+    r: *const proxid_resolver,
+    config_path: *const c_char,
+    err: *mut *mut proxid_error,
+) -> proxid_status {
+    // SAFETY: every pointer is checked by the helpers (README conventions).
+    unsafe {
+        call(err, || {
+            let r = arg(r, "resolver")?;
+            let path = if config_path.is_null() {
+                None
+            } else {
+                Some(Path::new(OsStr::from_bytes(bytes_arg(
+                    config_path,
+                    "config_path",
+                )?)))
+            };
+            r.resolver.reload(path)?;
+            Ok(())
+        })
+    }
+}
+
 /// Forgets cached answers for one user name, or for everyone when `name` is NULL, so
 /// the next lookup asks the source.
 #[no_mangle]

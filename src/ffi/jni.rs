@@ -621,6 +621,26 @@ pub extern "system" fn Java_org_proxid_Native_invalidate<'local>(
     .resolve::<ThrowJava>()
 }
 
+/// `static native void reload(long handle, String configPathOrNull)`: loads a new
+/// configuration (null: the file the resolver came from); calls already running finish
+/// on the old one. A configuration that does not load is refused (`ConfigException`)
+/// and the old one keeps serving.
+#[no_mangle]
+pub extern "system" fn Java_org_proxid_Native_reload<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    config_path: JString<'local>,
+) {
+    env.with_env(|env| -> Outcome<()> {
+        let resolver = resolver(handle)?;
+        let path = optional_text(env, &config_path)?;
+        resolver.reload(path.as_deref().map(Path::new))?;
+        Ok(())
+    })
+    .resolve::<ThrowJava>()
+}
+
 /// `static native String version()`: the crate version the library was built from.
 #[no_mangle]
 pub extern "system" fn Java_org_proxid_Native_version<'local>(

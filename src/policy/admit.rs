@@ -31,7 +31,7 @@ use super::{Decision, Verdict};
 use crate::error::{Error, Result};
 use crate::identity::{validate_name, Identity};
 use crate::mode::{Assertion, EXACT};
-use crate::resolver::Resolver;
+use crate::resolver::Engine;
 
 /// What a server received: the proxy's assertion, the target user's assertion
 /// (each the name, plus UID and GIDs when the client resolved them) and the
@@ -56,7 +56,7 @@ impl AdmitRequest {
     }
 }
 
-impl Resolver {
+impl Engine {
     /// The server side of a request in one call: mode handshake for both identities,
     /// exact ID check for both, then the impersonation decision (see the module
     /// documentation for the order and the audit line).

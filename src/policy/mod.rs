@@ -48,7 +48,7 @@ use serde::Serialize;
 use crate::config::OnUnauthorized;
 use crate::error::{Error, Result};
 use crate::identity::{validate_name, Identity};
-use crate::resolver::Resolver;
+use crate::resolver::Engine;
 use hosts::Lookup;
 use rules::{LoadError, RuleSet};
 
@@ -168,7 +168,7 @@ impl Decision {
     }
 }
 
-impl Resolver {
+impl Engine {
     /// May `proxy` impersonate `user` from `host`? Deny unless a rule allows.
     ///
     /// `host` is the request's peer address (IPv4 or IPv6 literal); a host name is

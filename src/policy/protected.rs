@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use crate::config::Mode;
 use crate::error::{Error, Result};
 use crate::identity::{validate_name, Identity};
-use crate::resolver::Resolver;
+use crate::resolver::Engine;
 use crate::source::local::LocalSource;
 use crate::source::Source;
 
@@ -73,7 +73,7 @@ enum Kind {
     Group,
 }
 
-impl Resolver {
+impl Engine {
     /// The UIDs and GIDs of every protected identity, resolved now (through the cache
     /// for the configured source). Root's UID 0 and GID 0 are always in. Errors:
     /// `Error::Config` naming a protected name that is malformed or resolves

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::id_range::IdRange;
 use crate::identity::Identity;
-use crate::resolver::Resolver;
+use crate::resolver::Engine;
 
 /// The numeric scopes of one proxy rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub(crate) struct ScopeProtectedIds {
     pub gids: Vec<(u32, String)>,
 }
 
-impl Resolver {
+impl Engine {
     /// The IDs no scope may contain: every protected ID ([`Resolver::protected_ids`],
     /// which fails closed on a name it cannot resolve) plus the superuser's primary
     /// GID, each labelled for the error message.

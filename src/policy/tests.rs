@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::*;
 use crate::config::Config;
 use crate::identity::Group;
+use crate::resolver::Resolver;
 use crate::source::Source;
 
 /// Users by name; groups are those of the users plus `root` (GID 0).

@@ -33,7 +33,7 @@ use serde::Serialize;
 use crate::config::{Config, PrincipalsConfig};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
-use crate::resolver::Resolver;
+use crate::resolver::Engine;
 
 pub use name::KerberosName;
 pub use rules::AuthToLocal;
@@ -275,7 +275,7 @@ pub fn check_keytab(path: &Path) -> Result<()> {
     Ok(())
 }
 
-impl Resolver {
+impl Engine {
     fn auth_to_local(&self) -> Result<&AuthToLocal> {
         self.principals.rules.as_ref().map_err(|message| {
             Error::config(self.config().path.clone().unwrap_or_default(), message)

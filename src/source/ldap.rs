@@ -55,7 +55,7 @@ mod pool;
 /// Step-by-step checks of one server, for `proxid doctor`.
 #[doc(hidden)]
 pub mod probe;
-mod query;
+pub(crate) mod query;
 mod tls;
 
 use std::collections::HashSet;

@@ -3,6 +3,7 @@
 //! "black hole" server that accepts connections and never answers.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod pam;
 pub mod slapd;
 

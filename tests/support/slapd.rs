@@ -247,7 +247,7 @@ fn spawn(dir: &Path, port: u16, tls_port: u16) -> Result<(Child, ChildStdin), St
     // closes, which also happens when this process dies (servers kept in statics).
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(r#""$4" -d 0 -f "$1" -h "$2" 2>"$3" & pid=$!; read _ignored; kill $pid; wait $pid"#)
+        .arg(r#""$4" -d 0 -f "$1" -h "$2" 2>"$3" & pid=$!; read _ignored; kill $pid 2>/dev/null; wait $pid"#)
         .arg("sh")
         .arg(dir.join("slapd.conf"))
         .arg(&urls)
@@ -292,6 +292,72 @@ impl Slapd {
         Slapd::start_full(schema, ldif, self_signed, 2, Extra::default())
     }
 
+    /// A syncrepl pair: a provider holding `ldif` (syncprov overlay) and a consumer
+    /// that starts empty and copies it (refreshAndPersist, retrying every second).
+    /// Returns once the consumer holds the entry `wait_for` (a DN).
+    pub fn start_replicated_pair(schema: Schema, ldif: &str, wait_for: &str) -> (Slapd, Slapd) {
+        let provider = Slapd::start_inner(
+            schema,
+            ldif,
+            false,
+            2,
+            Extra::default(),
+            &Replication::Provider,
+        );
+        let consumer = Slapd::start_inner(
+            schema,
+            "",
+            false,
+            2,
+            Extra::default(),
+            &Replication::Consumer(provider.ldap_uri.clone()),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !consumer.has_entry(wait_for) {
+            assert!(
+                Instant::now() < deadline,
+                "the consumer did not replicate {wait_for} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        (provider, consumer)
+    }
+
+    /// Whether the server holds the entry `dn` (an anonymous base search).
+    pub fn has_entry(&self, dn: &str) -> bool {
+        Command::new("ldapsearch")
+            .args([
+                "-x",
+                "-LLL",
+                "-H",
+                &self.ldap_uri,
+                "-s",
+                "base",
+                "-b",
+                dn,
+                "1.1",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Kills slapd with SIGKILL (a crash: no goodbye to clients). `restart` brings it
+    /// back on the same ports and data.
+    pub fn kill9(&mut self) {
+        let pid = std::fs::read_to_string(self.dir.path().join("slapd.pid"))
+            .expect("slapd.pid")
+            .trim()
+            .to_string();
+        run(Command::new("kill").args(["-9", &pid]));
+        // Gone once its port refuses.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// As [`Slapd::start`], with modules and database lines added (overlays).
     pub fn start_with_extra(schema: Schema, ldif: &str, extra: Extra<'_>) -> Slapd {
         Slapd::start_full(schema, ldif, false, 2, extra)
@@ -304,6 +370,17 @@ impl Slapd {
         days: u32,
         extra: Extra<'_>,
     ) -> Slapd {
+        Slapd::start_inner(schema, ldif, self_signed, days, extra, &Replication::None)
+    }
+
+    fn start_inner(
+        schema: Schema,
+        ldif: &str,
+        self_signed: bool,
+        days: u32,
+        extra: Extra<'_>,
+        repl: &Replication,
+    ) -> Slapd {
         let dir = tempfile::tempdir().expect("temp dir");
         let (ca_file, cert, key) = if self_signed {
             let (cert, key) = make_self_signed(dir.path(), "server");
@@ -313,19 +390,18 @@ impl Slapd {
         };
         std::fs::create_dir(dir.path().join("db")).unwrap();
         let conf = dir.path().join("slapd.conf");
-        std::fs::write(
-            &conf,
-            slapd_conf(dir.path(), schema, &cert, &key, &ca_file, extra),
-        )
-        .unwrap();
-        let data = dir.path().join("data.ldif");
-        std::fs::write(&data, ldif).unwrap();
-        run(Command::new(sbin("slapadd"))
-            .arg("-q")
-            .arg("-f")
-            .arg(&conf)
-            .arg("-l")
-            .arg(&data));
+        let text = slapd_conf(dir.path(), schema, &cert, &key, &ca_file, extra);
+        std::fs::write(&conf, repl.configure(text)).unwrap();
+        if !ldif.is_empty() {
+            let data = dir.path().join("data.ldif");
+            std::fs::write(&data, ldif).unwrap();
+            run(Command::new(sbin("slapadd"))
+                .arg("-q")
+                .arg("-f")
+                .arg(&conf)
+                .arg("-l")
+                .arg(&data));
+        }
 
         let mut last_log = String::new();
         for _ in 0..5 {
@@ -381,6 +457,39 @@ impl Slapd {
             .write_all(ldif.as_bytes())
             .unwrap();
         assert!(child.wait().unwrap().success(), "ldapmodify failed");
+    }
+}
+
+/// A server's part in syncrepl replication.
+enum Replication {
+    None,
+    /// Serves changes to consumers (the syncprov overlay).
+    Provider,
+    /// Copies the whole suffix from the provider at this URI, as the root DN.
+    Consumer(String),
+}
+
+impl Replication {
+    /// `conf` (from `slapd_conf`, whose database section is last) with this role's
+    /// module and directives.
+    fn configure(&self, conf: String) -> String {
+        match self {
+            Replication::None => conf,
+            Replication::Provider => {
+                conf.replace(
+                    "moduleload back_mdb\n",
+                    "moduleload back_mdb\nmoduleload syncprov\n",
+                ) + "index entryCSN,entryUUID eq\noverlay syncprov\nsyncprov-checkpoint 100 1\n"
+            }
+            Replication::Consumer(provider) => {
+                conf + &format!(
+                    "index entryCSN,entryUUID eq\n\
+                     syncrepl rid=001 provider={provider} type=refreshAndPersist retry=\"1 +\" \
+                     searchbase=\"{BASE}\" bindmethod=simple binddn=\"{ROOT_DN}\" \
+                     credentials={ROOT_PW} timeout=2 network-timeout=2\n"
+                )
+            }
+        }
     }
 }
 

@@ -84,6 +84,8 @@ final class Native {
 
     static native void invalidate(long handle, String nameOrNull) throws ProxidException;
 
+    static native void reload(long handle, String configPathOrNull) throws ProxidException;
+
     static native String version();
 
     /** Only in libraries built with the {@code testing} feature: panics with the message. */

@@ -144,6 +144,20 @@ public final class Proxid implements AutoCloseable {
         });
     }
 
+    /**
+     * Loads a new configuration ({@code null}: the file this Proxid was opened from).
+     * Calls already running on other threads finish on the old configuration; calls
+     * made after this returns use the new one, with an empty cache. A configuration
+     * that does not load or validate is refused ({@link ConfigException}) and the old
+     * one keeps serving.
+     */
+    public void reload(String configPathOrNull) throws ProxidException {
+        call(h -> {
+            Native.reload(h, configPathOrNull);
+            return null;
+        });
+    }
+
     /** Frees the native resolver. Idempotent; waits for calls in progress to finish. */
     @Override
     public void close() {
