@@ -4,10 +4,10 @@
 
 use std::ffi::OsStr;
 
-use proxid::{AdmitRequest, Verdict};
+use proxid::AdmitRequest;
 use serde_json::json;
 
-use crate::commands::authorize::{decision_json, decision_line};
+use crate::commands::authorize::print_decision;
 use crate::output::{self, emit};
 use crate::{text_operand, Context, Failure, Status};
 
@@ -34,17 +34,7 @@ pub fn run(ctx: &Context, raw: &OsStr, json: bool) -> Status {
     };
     let mut out = std::io::stdout().lock();
     match admitted {
-        Ok(d) => {
-            if json {
-                emit(&mut out, &decision_json(&d).to_string());
-            } else {
-                emit(&mut out, &decision_line(&d));
-            }
-            match d.verdict {
-                Verdict::Allowed => Status::Ok,
-                Verdict::Denied | Verdict::RunAsSelf => Status::NotFound,
-            }
-        }
+        Ok(d) => print_decision(&mut out, &d, json),
         Err(f) => {
             if json {
                 emit(&mut out, &f.json(shown).to_string());

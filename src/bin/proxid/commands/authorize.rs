@@ -16,17 +16,7 @@ pub fn run(ctx: &Context, proxy: &OsStr, user: &OsStr, host: &OsStr, json: bool)
     };
     let mut out = std::io::stdout().lock();
     match decided {
-        Ok(d) => {
-            if json {
-                emit(&mut out, &decision_json(&d).to_string());
-            } else {
-                emit(&mut out, &decision_line(&d));
-            }
-            match d.verdict {
-                Verdict::Allowed => Status::Ok,
-                Verdict::Denied | Verdict::RunAsSelf => Status::NotFound,
-            }
-        }
+        Ok(d) => print_decision(&mut out, &d, json),
         Err(f) => {
             if json {
                 let line = f.json(json!({
@@ -67,7 +57,21 @@ fn decide(
     Ok(resolver.authorize(proxy, user, host).map_err(Failure::from))
 }
 
-pub fn decision_json(d: &Decision) -> serde_json::Value {
+/// Prints a decision (one JSON object, or one line of text) and returns its exit
+/// status: 0 allowed, 1 denied or run-as-self. `admit` prints its decisions so too.
+pub fn print_decision(out: &mut impl std::io::Write, d: &Decision, json: bool) -> Status {
+    if json {
+        emit(out, &decision_json(d).to_string());
+    } else {
+        emit(out, &decision_line(d));
+    }
+    match d.verdict {
+        Verdict::Allowed => Status::Ok,
+        Verdict::Denied | Verdict::RunAsSelf => Status::NotFound,
+    }
+}
+
+fn decision_json(d: &Decision) -> serde_json::Value {
     json!({
         "verdict": d.verdict.as_str(),
         "proxy": d.proxy,
@@ -81,7 +85,7 @@ pub fn decision_json(d: &Decision) -> serde_json::Value {
 }
 
 /// `allowed as alice(uid 20001): livy -> alice from 10.0.0.5 (reason: ...; rule: ...)`
-pub fn decision_line(d: &Decision) -> String {
+fn decision_line(d: &Decision) -> String {
     let acting = match &d.effective {
         Some(id) => format!(" as {}(uid {})", esc(&id.name), id.uid),
         None => String::new(),
