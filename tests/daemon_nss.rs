@@ -636,13 +636,14 @@ fn rfc2307bis_members_are_uid_values_found_by_dn() {
 #[test]
 fn install_puts_daemon_module_and_unit_in_place_and_prints_nsswitch_lines() {
     nss::module_dir(); // builds libnss_proxid.so next to proxidd
+    let built = nss::install_build_dir();
     let stage = tempfile::tempdir().unwrap();
     let before = std::fs::read("/etc/nsswitch.conf").ok();
     let out = Command::new("bash")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install.sh"))
         .env("PREFIX", "/usr")
         .env("DESTDIR", stage.path())
-        .env("PROXID_LIB_DIR", nss::profile_dir())
+        .env("PROXID_LIB_DIR", built.path())
         .env("NSSLIBDIR", "/usr/lib/x86_64-linux-gnu")
         .output()
         .unwrap();

@@ -618,13 +618,14 @@ fn valgrind_on_a_c_program_driving_libpam() {
 fn install_puts_the_module_in_the_pam_directory_and_edits_no_service_file() {
     nss::module_dir(); // libnss_proxid.so next to proxidd, as install.sh expects
     module(); // libpam_proxid.so there too
+    let built = nss::install_build_dir();
     let stage = tempfile::tempdir().unwrap();
     let before = std::fs::read_dir("/etc/pam.d").map(|d| d.count()).ok();
     let out = std::process::Command::new("bash")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install.sh"))
         .env("PREFIX", "/usr")
         .env("DESTDIR", stage.path())
-        .env("PROXID_LIB_DIR", nss::profile_dir())
+        .env("PROXID_LIB_DIR", built.path())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));

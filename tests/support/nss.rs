@@ -37,6 +37,26 @@ fn scratch_dir() -> PathBuf {
     profile_dir().join("nss-tests")
 }
 
+/// A directory laid out as `scripts/install.sh` takes a build (`PROXID_LIB_DIR`):
+/// `cargo test` leaves libproxid in deps/ (a `cargo build` would copy it up), and the
+/// daemon and the modules beside it. Links to what this run built.
+pub fn install_build_dir() -> tempfile::TempDir {
+    let profile = profile_dir();
+    let dir = tempfile::tempdir().unwrap();
+    for (file, from) in [
+        ("libproxid.so", profile.join("deps")),
+        ("libproxid.a", profile.join("deps")),
+        ("proxidd", profile.clone()),
+        ("libnss_proxid.so", profile.clone()),
+        ("libpam_proxid.so", profile.clone()),
+    ] {
+        if from.join(file).exists() {
+            std::os::unix::fs::symlink(from.join(file), dir.path().join(file)).unwrap();
+        }
+    }
+    dir
+}
+
 /// Builds the NSS module (a workspace member that `cargo test` of the root package
 /// does not build) and returns a directory holding it as `libnss_proxid.so.2`.
 pub fn module_dir() -> &'static Path {
