@@ -722,22 +722,34 @@ impl Inner {
         .await
     }
 
+    /// The filter finding a group by name (else by GID) and how to name it in
+    /// messages; `None` for a GID below `min_gid`, which is never served.
+    pub(crate) fn group_query(
+        &self,
+        name: Option<&str>,
+        gid: Option<u32>,
+    ) -> Option<(String, String)> {
+        let map = &self.cfg.map;
+        match (name, gid) {
+            (Some(n), _) => Some((
+                query::and_equals(&map.group_filter, &map.group_name, n),
+                format!("group name {n:?}"),
+            )),
+            (None, Some(g)) if g >= self.cfg.min_gid => Some((
+                query::and_equals(&map.group_filter, &map.gid_number, &g.to_string()),
+                format!("{} {g}", map.gid_number),
+            )),
+            _ => None,
+        }
+    }
+
     async fn group(
         self: Arc<Self>,
         name: Option<String>,
         gid: Option<u32>,
     ) -> Result<Option<Group>> {
-        let map = &self.cfg.map;
-        let (filter, what) = match (&name, gid) {
-            (Some(n), _) => (
-                query::and_equals(&map.group_filter, &map.group_name, n),
-                format!("group name {n:?}"),
-            ),
-            (None, Some(g)) if g >= self.cfg.min_gid => (
-                query::and_equals(&map.group_filter, &map.gid_number, &g.to_string()),
-                format!("{} {g}", map.gid_number),
-            ),
-            _ => return Ok(None),
+        let Some((filter, what)) = self.group_query(name.as_deref(), gid) else {
+            return Ok(None);
         };
         let this = self.clone();
         self.with_connection(|ldap| {

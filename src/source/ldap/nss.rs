@@ -177,17 +177,8 @@ impl Inner {
         name: Option<String>,
         gid: Option<u32>,
     ) -> Result<Option<NssGroup>> {
-        let map = &self.cfg.map;
-        let (filter, what) = match (&name, gid) {
-            (Some(n), _) => (
-                query::and_equals(&map.group_filter, &map.group_name, n),
-                format!("group name {n:?}"),
-            ),
-            (None, Some(g)) if g >= self.cfg.min_gid => (
-                query::and_equals(&map.group_filter, &map.gid_number, &g.to_string()),
-                format!("{} {g}", map.gid_number),
-            ),
-            _ => return Ok(None),
+        let Some((filter, what)) = self.group_query(name.as_deref(), gid) else {
+            return Ok(None);
         };
         let attrs = self.nss_group_attrs();
         let this = self.clone();
