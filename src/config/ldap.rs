@@ -385,3 +385,24 @@ pub fn wrapped_filter(filter: &str) -> String {
         format!("({filter})")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_names_table() {
+        for (name, ok) in [
+            ("uid", true),
+            ("x-my-attr", true),
+            ("1.3.6.1.1.1.1.0", true),
+            ("", false),
+            ("uid)(x", false),
+            ("1uid", false),
+            ("1..2", false),
+            ("uid=*", false),
+        ] {
+            assert_eq!(check_attribute_name("uid", name).is_ok(), ok, "{name}");
+        }
+    }
+}

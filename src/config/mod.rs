@@ -18,7 +18,7 @@
 //! Every section struct is `#[non_exhaustive]`: code outside this crate reads the
 //! fields but cannot build a configuration that skipped validation.
 //!
-//! ```compile_fail
+//! ```compile_fail,E0639
 //! // A configuration cannot be written as a struct literal outside proxid ...
 //! let config = proxid::Config {
 //!     path: None,
@@ -32,7 +32,7 @@
 //! };
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0639
 //! // ... nor can one of its sections (here with min_uid = 0, root from LDAP).
 //! let map = proxid::Config::default().ldap.unwrap().map;
 //! let ldap = proxid::config::LdapConfig {
