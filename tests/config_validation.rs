@@ -36,7 +36,9 @@ fn every_loaded_configuration_validates() {
         "[ldap]\nuris = [\"ldap://x\"]\nbase = \"dc=x\"\nmin_uid = 0\nmin_gid = 0\n",
         "[pam]\nallowed_groups = [\"data science\"]\n",
     ] {
-        parse(text).validate().unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        parse(text)
+            .validate()
+            .unwrap_or_else(|e| panic!("{text:?}: {e}"));
     }
     Config::default().validate().unwrap();
 }
@@ -106,7 +108,10 @@ fn an_insecure_bind_set_after_loading_is_refused() {
     let mut remote = loaded.clone();
     remote.ldap.as_mut().unwrap().uris = vec!["ldap://ldap.example.org".into()];
     let msg = refused(Resolver::new(remote.clone()));
-    assert!(msg.contains("clear text") && !msg.contains("hunter2"), "{msg}");
+    assert!(
+        msg.contains("clear text") && !msg.contains("hunter2"),
+        "{msg}"
+    );
     assert_eq!(refused(LdapSource::new(&remote)), msg);
 
     let mut unbound = remote.clone();
@@ -124,7 +129,10 @@ fn an_insecure_bind_set_after_loading_is_refused() {
 fn other_invariants_changed_after_loading_are_refused() {
     type Change = fn(&mut Config);
     let cases: &[(Change, &str)] = &[
-        (|c| c.daemon.socket = "relative.sock".into(), "[daemon] socket"),
+        (
+            |c| c.daemon.socket = "relative.sock".into(),
+            "[daemon] socket",
+        ),
         (
             |c| c.pam.allowed_groups = vec![" x".into()],
             "[pam] allowed_groups",
@@ -149,10 +157,7 @@ fn other_invariants_changed_after_loading_are_refused() {
             |c| c.resolution.require_server_side = true,
             "require_server_side",
         ),
-        (
-            |c| c.resolution.mode = Mode::Server,
-            "no [ldap] section",
-        ),
+        (|c| c.resolution.mode = Mode::Server, "no [ldap] section"),
         (
             |c| {
                 if let Some(l) = c.ldap.as_mut() {

@@ -67,7 +67,10 @@ pub(super) fn format_duration(d: &Duration) -> String {
     format!("{ms}ms")
 }
 
-pub(super) fn ser_duration<S: Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+pub(super) fn ser_duration<S: Serializer>(
+    d: &Duration,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(&format_duration(d))
 }
 
@@ -118,5 +121,4 @@ mod tests {
             assert_eq!(format_duration(&parse_duration(text).unwrap()), text);
         }
     }
-
 }

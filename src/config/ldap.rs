@@ -303,7 +303,8 @@ pub struct LdapServer {
 impl LdapServer {
     /// Takes an `ldap://` or `ldaps://` URI apart; the message says what is wrong.
     pub fn parse(uri: &str) -> std::result::Result<LdapServer, String> {
-        let tls = uri_tls(uri).ok_or_else(|| format!("{uri:?} is not an ldap:// or ldaps:// URI"))?;
+        let tls =
+            uri_tls(uri).ok_or_else(|| format!("{uri:?} is not an ldap:// or ldaps:// URI"))?;
         let rest = uri.split_once("://").map_or("", |(_, rest)| rest);
         let authority = rest.split(['/', '?']).next().unwrap_or_default();
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {

@@ -86,10 +86,10 @@ mod tests;
 mod toml_error;
 mod validate;
 
-use duration::ser_duration;
 pub use duration::parse_duration;
-pub use files::{check_secret_file_mode, config_path, secure_env};
+use duration::ser_duration;
 pub(crate) use files::{check_policy_owner_mode, read_policy_file, PolicyFileError};
+pub use files::{check_secret_file_mode, config_path, secure_env};
 pub use ldap::{
     check_attribute_name, wrapped_filter, LdapConfig, LdapMap, LdapSchema, LdapServer, Secret,
 };
@@ -190,7 +190,6 @@ impl Default for DaemonConfig {
         }
     }
 }
-
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]

@@ -193,8 +193,7 @@ fn secrets_are_masked_in_effective_config() {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("bind.secret");
     std::fs::write(&secret, "hunter2\n").unwrap();
-    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let text = format!(
         "[ldap]\nuris = [\"ldap://127.0.0.1\"]\nbase = \"dc=x\"\nbind_dn = \"cn=a\"\nbind_password_file = {:?}",
         secret

@@ -286,7 +286,11 @@ fn check_impersonation(imp: &ImpersonationConfig, path: &Path) -> Result<()> {
     let unprotected = [
         ("protected_users", &imp.protected_users, Some("root")),
         ("protected_groups", &imp.protected_groups, Some("root")),
-        ("protected_users", &imp.protected_users, imp.superuser.as_deref()),
+        (
+            "protected_users",
+            &imp.protected_users,
+            imp.superuser.as_deref(),
+        ),
     ]
     .into_iter()
     .find_map(|(key, list, name)| {
