@@ -223,7 +223,7 @@ impl LdapConfig {
     /// go into queries verbatim), and no bind password in clear text to a host that
     /// is not this one. Where the LDAP source is built, and in
     /// [`super::Config::validate`] for `mode = "server"`. Errors name `path`.
-    pub fn servers(&self, path: &Path) -> Result<Vec<LdapServer>> {
+    pub(crate) fn servers(&self, path: &Path) -> Result<Vec<LdapServer>> {
         let bad = |message: String| Error::config(path, message);
         let servers = self
             .uris
@@ -290,7 +290,7 @@ fn uri_tls(uri: &str) -> Option<bool> {
 
 /// One entry of `uris`, taken apart.
 #[derive(Debug, Clone)]
-pub struct LdapServer {
+pub(crate) struct LdapServer {
     /// Normalised: `scheme://host:port`, the port written out.
     pub uri: String,
     /// `ldaps://`.
@@ -361,7 +361,7 @@ impl LdapServer {
 
 /// Attribute names from `[ldap.map]` go into filters verbatim, so they must be
 /// attribute descriptions (RFC 4512: a keystring or a numeric OID), nothing else.
-pub fn check_attribute_name(key: &str, name: &str) -> std::result::Result<(), String> {
+fn check_attribute_name(key: &str, name: &str) -> std::result::Result<(), String> {
     let keystring = name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     let oid = !name.is_empty()
@@ -378,7 +378,7 @@ pub fn check_attribute_name(key: &str, name: &str) -> std::result::Result<(), St
 }
 
 /// A filter from the configuration, parenthesised if the administrator left that out.
-pub fn wrapped_filter(filter: &str) -> String {
+pub(crate) fn wrapped_filter(filter: &str) -> String {
     let filter = filter.trim();
     if filter.starts_with('(') {
         filter.to_owned()

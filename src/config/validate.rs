@@ -21,7 +21,9 @@ impl Config {
     /// file (secret and policy files are checked when they are read, at load), and
     /// it leaves `[principals]` auth_to_local rules to where they are parsed (a
     /// malformed one fails on use). In `mode = "server"` it also checks what
-    /// connecting to the directory needs (see [`super::LdapConfig::servers`]).
+    /// connecting to the directory needs: every URI's host and port, the
+    /// `[ldap.map]` attribute names and filters, and no bind password in clear text
+    /// to another host.
     pub fn validate(&self) -> Result<()> {
         let file = self.path.clone().unwrap_or_default();
         let path = file.as_path();

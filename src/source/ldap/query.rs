@@ -11,7 +11,7 @@ use crate::identity::Group;
 pub(crate) use crate::config::wrapped_filter as wrapped;
 
 /// `(&<base>(<attr>=<value>))` with `value` escaped. `attr` comes from the validated
-/// configuration (see [`crate::config::check_attribute_name`]), never from a caller.
+/// configuration (its attribute names are checked in `config::ldap`), never from a caller.
 pub(crate) fn and_equals(base: &str, attr: &str, value: &str) -> String {
     format!("(&{}({attr}={}))", wrapped(base), ldap_escape(value))
 }
