@@ -277,6 +277,11 @@ fn check_uri_schemes(uris: &[String], path: &Path) -> Result<()> {
     }
 }
 
+/// Whether `uri` has the scheme ldap or ldaps (any case), by the one scheme check.
+pub fn is_ldap_uri(uri: &str) -> bool {
+    uri_tls(uri).is_some()
+}
+
 /// The one scheme check: `Some(tls)` for an `ldap://` (false) or `ldaps://` (true)
 /// URI, in any case; `None` for anything else.
 fn uri_tls(uri: &str) -> Option<bool> {

@@ -90,8 +90,8 @@ pub use duration::parse_duration;
 use duration::ser_duration;
 pub(crate) use files::{check_policy_owner_mode, read_policy_file, PolicyFileError};
 pub use files::{check_secret_file_mode, config_path, secure_env};
+pub use ldap::{is_ldap_uri, LdapConfig, LdapMap, LdapSchema, Secret};
 pub(crate) use ldap::{wrapped_filter, LdapServer};
-pub use ldap::{LdapConfig, LdapMap, LdapSchema, Secret};
 
 /// The default configuration path.
 pub const DEFAULT_PATH: &str = "/etc/proxid.conf";
