@@ -22,14 +22,15 @@ pub mod homes;
 pub mod id_range;
 pub mod identity;
 mod identity_store;
-pub mod mapr;
 pub mod mode;
+mod names;
 pub mod pam_service;
 pub mod policy;
 pub mod principal;
 pub mod resolver;
 pub mod source;
 
+pub use config::mapr;
 pub use config::Config;
 pub use error::{Error, Result};
 pub use identity::{Group, Identity};

@@ -99,6 +99,7 @@ impl Resolver {
     /// As [`Resolver::new`] without the policy's load-time checks, for `proxid doctor`,
     /// which reports each of those problems as a row of its own.
     pub(crate) fn new_unchecked(config: Config) -> Result<Resolver> {
+        config.validate()?;
         let source: Arc<dyn Source> = match config.resolution.mode {
             Mode::Client => Arc::new(LocalSource::new()),
             Mode::Server => Arc::new(LdapSource::new(&config)?),

@@ -169,8 +169,7 @@ fn file_permissions(check: &str, path: &Path, what: &str) -> Check {
 /// The configuration `--server` names: a proxid.conf, or `ldap[s]://` URIs
 /// (comma-separated) with `client`'s `[ldap]` settings and server-side resolution.
 pub fn server_config(client: &Config, server: &str) -> Result<(Config, bool), String> {
-    let lower = server.trim_start().to_ascii_lowercase();
-    if lower.starts_with("ldap://") || lower.starts_with("ldaps://") {
+    if config::is_ldap_uri(server.trim_start()) {
         let mut config = client.clone();
         let Some(ldap) = config.ldap.as_mut() else {
             return Err(

@@ -295,37 +295,8 @@ impl LdapSource {
             .ldap
             .clone()
             .ok_or_else(|| bad("LDAP resolution needs an [ldap] section".into()))?;
-        let servers = cfg
-            .uris
-            .iter()
-            .map(|u| Server::parse(u).map_err(|e| bad(format!("[ldap] uris: {e}"))))
-            .collect::<Result<Vec<_>>>()?;
-        let m = &cfg.map;
-        for (key, name) in [
-            ("uid", &m.uid),
-            ("uid_number", &m.uid_number),
-            ("gid_number", &m.gid_number),
-            ("member_uid", &m.member_uid),
-            ("member", &m.member),
-            ("home_directory", &m.home_directory),
-            ("login_shell", &m.login_shell),
-            ("group_name", &m.group_name),
-        ] {
-            query::check_attribute_name(key, name).map_err(bad)?;
-        }
-        for filter in [&m.user_filter, &m.group_filter] {
-            ldap3::parse_filter(query::and_equals(filter, "x", "y"))
-                .map_err(|_| bad(format!("[ldap.map] {filter:?} is not a valid LDAP filter")))?;
-        }
-        if cfg.bind_dn.is_some() && !cfg.allow_insecure_bind && !cfg.starttls {
-            if let Some(s) = servers.iter().find(|s| !s.tls && !s.is_loopback()) {
-                return Err(bad(format!(
-                    "[ldap] refusing to send the bind password in clear text to {}: use \
-                     ldaps://, starttls = true, or allow_insecure_bind = true",
-                    s.uri
-                )));
-            }
-        }
+        config.validate()?;
+        let servers = cfg.servers(&file)?;
         // A ca_file is read now (cheap, and a bad one is best reported at startup); the
         // system store, which costs milliseconds, on the first connection.
         let needs_tls = cfg.starttls || servers.iter().any(|s| s.tls);

@@ -24,76 +24,8 @@ pub(crate) fn unavailable(detail: impl Into<String>) -> Error {
     }
 }
 
-/// One entry of `uris`, taken apart.
-#[derive(Debug, Clone)]
-pub(crate) struct Server {
-    pub uri: String,
-    pub tls: bool,
-    pub host: String,
-    pub port: u16,
-}
-
-impl Server {
-    pub(crate) fn parse(uri: &str) -> std::result::Result<Server, String> {
-        let (scheme, rest) = uri
-            .split_once("://")
-            .ok_or_else(|| format!("{uri:?} is not an ldap:// or ldaps:// URI"))?;
-        let tls = match scheme.to_ascii_lowercase().as_str() {
-            "ldap" => false,
-            "ldaps" => true,
-            _ => return Err(format!("{uri:?} is not an ldap:// or ldaps:// URI")),
-        };
-        let authority = rest.split(['/', '?']).next().unwrap_or_default();
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (host, after) = v6
-                .split_once(']')
-                .ok_or_else(|| format!("{uri:?}: unclosed [ in host"))?;
-            (host, after.strip_prefix(':'))
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
-        };
-        if host.is_empty() {
-            return Err(format!("{uri:?} names no host"));
-        }
-        let port = match port {
-            None | Some("") => {
-                if tls {
-                    636
-                } else {
-                    389
-                }
-            }
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|&p| p > 0)
-                .ok_or_else(|| format!("{uri:?}: bad port {p:?}"))?,
-        };
-        let scheme = if tls { "ldaps" } else { "ldap" };
-        let shown_host = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host.to_owned()
-        };
-        Ok(Server {
-            uri: format!("{scheme}://{shown_host}:{port}"),
-            tls,
-            host: host.to_owned(),
-            port,
-        })
-    }
-
-    pub(crate) fn is_loopback(&self) -> bool {
-        self.host.eq_ignore_ascii_case("localhost")
-            || self
-                .host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    }
-}
+/// One entry of `uris`, taken apart (parsed and checked in `config`).
+pub(crate) use crate::config::LdapServer as Server;
 
 /// A connection as lookups use it. Cloning `Ldap` is how ldap3 shares a connection.
 #[derive(Clone)]

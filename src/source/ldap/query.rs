@@ -8,18 +8,10 @@ use crate::config::LdapConfig;
 use crate::error::{Error, Result};
 use crate::identity::Group;
 
-/// A filter from the configuration, parenthesised if the administrator left that out.
-pub(crate) fn wrapped(filter: &str) -> String {
-    let filter = filter.trim();
-    if filter.starts_with('(') {
-        filter.to_owned()
-    } else {
-        format!("({filter})")
-    }
-}
+pub(crate) use crate::config::wrapped_filter as wrapped;
 
 /// `(&<base>(<attr>=<value>))` with `value` escaped. `attr` comes from the validated
-/// configuration (see [`check_attribute_name`]), never from a caller.
+/// configuration (its attribute names are checked in `config::ldap`), never from a caller.
 pub(crate) fn and_equals(base: &str, attr: &str, value: &str) -> String {
     format!("(&{}({attr}={}))", wrapped(base), ldap_escape(value))
 }
@@ -32,24 +24,6 @@ pub(crate) fn and_any_of(base: &str, pairs: &[(&str, &str)]) -> String {
     }
     any.push(')');
     format!("(&{}{any})", wrapped(base))
-}
-
-/// Attribute names from `[ldap.map]` go into filters verbatim, so they must be
-/// attribute descriptions (RFC 4512: a keystring or a numeric OID), nothing else.
-pub(crate) fn check_attribute_name(key: &str, name: &str) -> std::result::Result<(), String> {
-    let keystring = name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    let oid = !name.is_empty()
-        && name
-            .split('.')
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-    if keystring || oid {
-        Ok(())
-    } else {
-        Err(format!(
-            "[ldap.map] {key} = {name:?} is not an LDAP attribute name"
-        ))
-    }
 }
 
 /// The values of an attribute, matched case-insensitively as LDAP attribute names are.
@@ -314,22 +288,6 @@ mod tests {
             and_any_of("(o=x)", &[("member", "cn=a\\,b"), ("memberUid", "(")]),
             "(&(o=x)(|(member=cn=a\\5c,b)(memberUid=\\28)))"
         );
-    }
-
-    #[test]
-    fn attribute_names_table() {
-        for (name, ok) in [
-            ("uid", true),
-            ("x-my-attr", true),
-            ("1.3.6.1.1.1.1.0", true),
-            ("", false),
-            ("uid)(x", false),
-            ("1uid", false),
-            ("1..2", false),
-            ("uid=*", false),
-        ] {
-            assert_eq!(check_attribute_name("uid", name).is_ok(), ok, "{name}");
-        }
     }
 
     #[test]

@@ -22,9 +22,9 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::config::Mode;
+use super::Mode;
 use crate::error::{Error, Result};
-use crate::identity::validate_name;
+use crate::names::validate_name;
 
 /// The client-side property asking for server-side resolution.
 pub const CLIENT_SWITCH: &str = "fs.mapr.server.resolve.user";
