@@ -22,10 +22,10 @@ use ::jni::strings::{JNIStr, JNIString};
 use ::jni::sys::jlong;
 use ::jni::{jni_sig, jni_str, Env, EnvUnowned};
 
+use super::Core;
 use crate::error::Error;
 use crate::identity::Identity;
 use crate::policy::{Decision, ProxyRules};
-use crate::resolver::Resolver;
 
 /// Why a native call failed, before it becomes a Java exception.
 enum Failure {
@@ -165,7 +165,7 @@ impl<T: Default> ErrorPolicy<T, Failure> for ThrowJava {
 }
 
 /// Borrows the resolver behind a handle.
-fn resolver<'h>(handle: jlong) -> Outcome<&'h Resolver> {
+fn resolver<'h>(handle: jlong) -> Outcome<&'h Core> {
     if handle == 0 {
         return Err(Failure::Closed);
     }
@@ -173,7 +173,7 @@ fn resolver<'h>(handle: jlong) -> Outcome<&'h Resolver> {
     // side (`Proxid`, the only caller of the package-private `Native`) holds a read
     // lock across every call and the write lock around `free`, so the box is alive
     // for the whole call.
-    Ok(unsafe { &*(handle as *const Resolver) })
+    Ok(unsafe { &*(handle as *const Core) })
 }
 
 /// A Java string as Rust text, or `None` for `null`. Lone surrogates are refused:
@@ -328,7 +328,7 @@ pub extern "system" fn Java_org_proxid_Native_open<'local>(
 ) -> jlong {
     env.with_env(|env| -> Outcome<jlong> {
         let path = optional_text(env, &config_path)?;
-        let resolver = Resolver::open(path.as_deref().map(Path::new))?;
+        let resolver = Core::open(path.as_deref().map(Path::new))?;
         Ok(Box::into_raw(Box::new(resolver)) as jlong)
     })
     .resolve::<ThrowJava>()
@@ -345,7 +345,7 @@ pub extern "system" fn Java_org_proxid_Native_free<'local>(
         if handle != 0 {
             // SAFETY: the handle came from `open` and `Proxid.close` frees it once,
             // under its write lock (no call is running, none can start).
-            drop(unsafe { Box::from_raw(handle as *mut Resolver) });
+            drop(unsafe { Box::from_raw(handle as *mut Core) });
         }
         Ok(())
     })
