@@ -3,10 +3,9 @@
 
 use std::ffi::c_char;
 
-use super::args::{arg, c_data, str_arg, Out};
-use super::resolver::resolver_arg;
+use super::args::{answer, arg, c_data, str_arg};
 use super::{
-    call, proxid_decision, proxid_error, proxid_identity, proxid_resolver, proxid_status, Failure,
+    proxid_decision, proxid_error, proxid_identity, proxid_resolver, proxid_status, Core, Failure,
 };
 use crate::mode::Assertion;
 use crate::policy::admit::AdmitRequest;
@@ -25,18 +24,14 @@ pub unsafe extern "C" fn proxid_assert(
     json_out: *mut *mut c_char,
     err: *mut *mut proxid_error,
 ) -> proxid_status {
-    // SAFETY: `err` is NULL or writable for one pointer (README conventions).
-    let err = unsafe { Out::optional(err) };
-    call(err, || {
-        // SAFETY: `r` is NULL or a live resolver (README conventions).
-        let r = unsafe { resolver_arg(r) }?;
+    let body = |r: &Core| -> Result<_, Failure> {
         // SAFETY: `name` is NULL or NUL-terminated (README conventions).
         let name = unsafe { str_arg(name, "name") }?;
-        // SAFETY: `json_out` is NULL or writable for one pointer (README conventions).
-        let out = unsafe { Out::new(json_out, "json_out") }?;
-        out.give_string(c_data(r.assert(name)?.to_json().as_bytes(), "assertion")?);
-        Ok(())
-    })
+        c_data(r.assert(name)?.to_json().as_bytes(), "assertion")
+    };
+    // SAFETY: `r` is NULL or a live resolver, `json_out` and `err` are NULL or writable for
+    // one pointer (README conventions).
+    unsafe { answer(r, (json_out, "json_out"), err, body) }
 }
 
 /// Server side: the identity to act as for a client's assertion (JSON as produced by
@@ -49,19 +44,15 @@ pub unsafe extern "C" fn proxid_accept(
     out: *mut *mut proxid_identity,
     err: *mut *mut proxid_error,
 ) -> proxid_status {
-    // SAFETY: `err` is NULL or writable for one pointer (README conventions).
-    let err = unsafe { Out::optional(err) };
-    call(err, || {
-        // SAFETY: `r` is NULL or a live resolver (README conventions).
-        let r = unsafe { resolver_arg(r) }?;
+    let body = |r: &Core| -> Result<_, Failure> {
         // SAFETY: `assertion_json` is NULL or NUL-terminated (README conventions).
         let json = unsafe { str_arg(assertion_json, "assertion_json") }?;
-        // SAFETY: `out` is NULL or writable for one pointer (README conventions).
-        let out = unsafe { Out::new(out, "out") }?;
         let assertion = Assertion::from_json(json)?;
-        out.give(proxid_identity::new(r.accept(&assertion)?)?);
-        Ok(())
-    })
+        proxid_identity::new(r.accept(&assertion)?)
+    };
+    // SAFETY: `r` is NULL or a live resolver, `out` and `err` are NULL or writable for
+    // one pointer (README conventions).
+    unsafe { answer(r, (out, "out"), err, body) }
 }
 
 /// One side of an admission request, as the client sent it: the name, plus the UID
@@ -135,16 +126,10 @@ pub unsafe extern "C" fn proxid_admit(
     out: *mut *mut proxid_decision,
     err: *mut *mut proxid_error,
 ) -> proxid_status {
-    // SAFETY: `err` is NULL or writable for one pointer (README conventions).
-    let err = unsafe { Out::optional(err) };
-    call(err, || {
-        // SAFETY: `r` is NULL or a live resolver (README conventions).
-        let r = unsafe { resolver_arg(r) }?;
+    let body = |r: &Core| -> Result<_, Failure> {
         // SAFETY: `request` is NULL or the caller's request, read only during the call
         // (README conventions).
         let request = unsafe { arg(request, "request") }?;
-        // SAFETY: `out` is NULL or writable for one pointer (README conventions).
-        let out = unsafe { Out::new(out, "out") }?;
         // SAFETY: the request's pointers are as proxid_assertion documents.
         let proxy = unsafe { assertion_arg(&request.proxy, "proxy") }?;
         // SAFETY: as for `proxy`.
@@ -152,9 +137,11 @@ pub unsafe extern "C" fn proxid_admit(
         // SAFETY: `host` is NULL or NUL-terminated (README conventions).
         let host = unsafe { str_arg(request.host, "host") }?.to_string();
         let request = AdmitRequest { proxy, user, host };
-        out.give(proxid_decision::new(r.admit(&request)?)?);
-        Ok(())
-    })
+        proxid_decision::new(r.admit(&request)?)
+    };
+    // SAFETY: `r` is NULL or a live resolver, `out` and `err` are NULL or writable for
+    // one pointer (README conventions).
+    unsafe { answer(r, (out, "out"), err, body) }
 }
 
 /// proxid_admit with the request as JSON, the form `proxid admit --json` takes:
@@ -167,17 +154,13 @@ pub unsafe extern "C" fn proxid_admit_json(
     out: *mut *mut proxid_decision,
     err: *mut *mut proxid_error,
 ) -> proxid_status {
-    // SAFETY: `err` is NULL or writable for one pointer (README conventions).
-    let err = unsafe { Out::optional(err) };
-    call(err, || {
-        // SAFETY: `r` is NULL or a live resolver (README conventions).
-        let r = unsafe { resolver_arg(r) }?;
+    let body = |r: &Core| -> Result<_, Failure> {
         // SAFETY: `request_json` is NULL or NUL-terminated (README conventions).
         let json = unsafe { str_arg(request_json, "request_json") }?;
-        // SAFETY: `out` is NULL or writable for one pointer (README conventions).
-        let out = unsafe { Out::new(out, "out") }?;
         let request = AdmitRequest::from_json(json)?;
-        out.give(proxid_decision::new(r.admit(&request)?)?);
-        Ok(())
-    })
+        proxid_decision::new(r.admit(&request)?)
+    };
+    // SAFETY: `r` is NULL or a live resolver, `out` and `err` are NULL or writable for
+    // one pointer (README conventions).
+    unsafe { answer(r, (out, "out"), err, body) }
 }

@@ -8,7 +8,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr::{self, NonNull};
 
-use super::{proxid_status, Failure};
+use super::resolver::resolver_arg;
+use super::{call, proxid_error, proxid_resolver, proxid_status, Core, Failure};
 use crate::ffi::panic::{self, Fallback};
 
 /// Text for people: NUL bytes (which C cannot carry) are shown as `\0`.
@@ -113,18 +114,71 @@ impl<T> Out<T> {
     }
 }
 
-impl<T> Out<*mut T> {
-    /// Hands a new object to the caller, who now owns it (freed by its `_free`).
-    pub(super) fn give(self, value: T) {
-        self.write(Box::into_raw(Box::new(value)));
+/// What a call hands to the caller through an out-parameter: an object (freed by its
+/// `_free` function) or a string (freed by proxid_string_free).
+pub(super) trait Handout {
+    /// What the caller receives a pointer to.
+    type Raw;
+    /// Gives up ownership to the caller.
+    fn hand_out(self) -> *mut Self::Raw;
+}
+
+impl Handout for CString {
+    type Raw = c_char;
+    fn hand_out(self) -> *mut c_char {
+        self.into_raw()
     }
 }
 
-impl Out<*mut c_char> {
-    /// Hands a new string to the caller, who frees it with proxid_string_free.
-    pub(super) fn give_string(self, value: CString) {
-        self.write(value.into_raw());
+/// The objects this library hands out, each boxed.
+macro_rules! boxed_handout {
+    ($($object:ty),*) => {$(
+        impl Handout for $object {
+            type Raw = $object;
+            fn hand_out(self) -> *mut $object {
+                Box::into_raw(Box::new(self))
+            }
+        }
+    )*};
+}
+
+boxed_handout!(
+    super::proxid_resolver,
+    super::proxid_identity,
+    super::proxid_decision,
+    super::proxid_principal,
+    super::proxid_error
+);
+
+impl<T> Out<*mut T> {
+    /// Hands a new object or string to the caller, who now owns it.
+    pub(super) fn give(self, value: impl Handout<Raw = T>) {
+        self.write(value.hand_out());
     }
+}
+
+/// The skeleton of every call that asks the resolver and answers through `*out`:
+/// checks `r`, then `out` (named `out_name` in the error), runs `body` behind the panic boundary and hands its
+/// answer to the caller; a failure goes to `*err` ([`call`]).
+///
+/// Safety: `r` is NULL or a live resolver, `out` and `err` are NULL or writable for
+/// one pointer, as the README's conventions say.
+pub(super) unsafe fn answer<A: Handout>(
+    r: *const proxid_resolver,
+    (out, out_name): (*mut *mut A::Raw, &str),
+    err: *mut *mut proxid_error,
+    body: impl FnOnce(&Core) -> Result<A, Failure>,
+) -> proxid_status {
+    // SAFETY: `err` is NULL or writable for one pointer (this function's contract).
+    let err = unsafe { Out::optional(err) };
+    call(err, || {
+        // SAFETY: `r` is NULL or a live resolver (this function's contract).
+        let r = unsafe { resolver_arg(r) }?;
+        // SAFETY: `out` is NULL or writable for one pointer (this function's contract).
+        let out = unsafe { Out::new(out, out_name) }?;
+        out.give(body(r)?);
+        Ok(())
+    })
 }
 
 /// Frees an object this library handed out through [`Out::give`]; NULL is a no-op.

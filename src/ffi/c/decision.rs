@@ -3,10 +3,9 @@
 use std::ffi::{c_char, CString};
 use std::ptr;
 
-use super::args::{c_data, c_text, free, get, lend, str_arg, Out};
-use super::resolver::resolver_arg;
+use super::args::{answer, c_data, c_text, free, get, lend, str_arg};
 use super::{
-    call, proxid_error, proxid_identity, proxid_resolver, proxid_status, proxid_verdict, Failure,
+    proxid_error, proxid_identity, proxid_resolver, proxid_status, proxid_verdict, Core, Failure,
 };
 use crate::policy::Decision;
 
@@ -50,22 +49,18 @@ pub unsafe extern "C" fn proxid_authorize(
     out: *mut *mut proxid_decision,
     err: *mut *mut proxid_error,
 ) -> proxid_status {
-    // SAFETY: `err` is NULL or writable for one pointer (README conventions).
-    let err = unsafe { Out::optional(err) };
-    call(err, || {
-        // SAFETY: `r` is NULL or a live resolver (README conventions).
-        let r = unsafe { resolver_arg(r) }?;
+    let body = |r: &Core| -> Result<_, Failure> {
         // SAFETY: `proxy` is NULL or NUL-terminated (README conventions).
         let proxy = unsafe { str_arg(proxy, "proxy") }?;
         // SAFETY: `user` is NULL or NUL-terminated (README conventions).
         let user = unsafe { str_arg(user, "user") }?;
         // SAFETY: `host` is NULL or NUL-terminated (README conventions).
         let host = unsafe { str_arg(host, "host") }?;
-        // SAFETY: `out` is NULL or writable for one pointer (README conventions).
-        let out = unsafe { Out::new(out, "out") }?;
-        out.give(proxid_decision::new(r.authorize(proxy, user, host)?)?);
-        Ok(())
-    })
+        proxid_decision::new(r.authorize(proxy, user, host)?)
+    };
+    // SAFETY: `r` is NULL or a live resolver, `out` and `err` are NULL or writable for
+    // one pointer (README conventions).
+    unsafe { answer(r, (out, "out"), err, body) }
 }
 
 /// The verdict; PROXID_DENIED for a NULL decision.

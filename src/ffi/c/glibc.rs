@@ -6,7 +6,7 @@ use std::ptr::{self, NonNull};
 
 use super::args::{bytes_arg, Out};
 use super::resolver::resolver_arg;
-use super::{call, proxid_error, proxid_resolver, proxid_status, Failure};
+use super::{call, proxid_error, proxid_resolver, proxid_status, Core, Failure};
 use crate::error::Error;
 use crate::ffi::panic;
 use crate::identity::Identity;
@@ -76,26 +76,17 @@ pub unsafe extern "C" fn proxid_getpwnam_r(
     buflen: usize,
     result: *mut *mut libc::passwd,
 ) -> c_int {
-    panic::or_fallback(|| {
-        // SAFETY: `result` is NULL or writable for one pointer (README conventions).
-        let Some(result) = (unsafe { Out::optional(result) }) else {
-            return libc::EINVAL;
-        };
-        result.write(ptr::null_mut());
-        // SAFETY: `r` is NULL or a live resolver (README conventions).
-        let Ok(r) = (unsafe { resolver_arg(r) }) else {
-            return libc::EINVAL;
-        };
-        if name.is_null() || pwd.is_null() || (buf.is_null() && buflen > 0) {
-            return libc::EINVAL;
+    let lookup = |r: &Core| {
+        if name.is_null() {
+            return None;
         }
         // SAFETY: `name` is non-NULL (checked above) and NUL-terminated (README).
         let name = unsafe { CStr::from_ptr(name) };
-        let found = r.resolve_bytes(name.to_bytes());
-        // SAFETY: `pwd` and `buf` are non-NULL (checked above; `buf` may be NULL only
-        // when `buflen` is 0) and writable as getpwnam_r(3) requires (README).
-        unsafe { passwd_reply(found, pwd, buf, buflen, result) }
-    })
+        Some(r.resolve_bytes(name.to_bytes()))
+    };
+    // SAFETY: `r` is NULL or a live resolver; `pwd`, `buf` and `result` are NULL or
+    // as getpwnam_r(3) requires (README conventions).
+    unsafe { getpw_r(r, pwd, buf, buflen, result, lookup) }
 }
 
 /// Like getpwuid_r(3); see proxid_getpwnam_r for the return convention.
@@ -108,40 +99,48 @@ pub unsafe extern "C" fn proxid_getpwuid_r(
     buflen: usize,
     result: *mut *mut libc::passwd,
 ) -> c_int {
+    let lookup = |r: &Core| Some(r.resolve_uid(uid));
+    // SAFETY: `r` is NULL or a live resolver; `pwd`, `buf` and `result` are NULL or
+    // as getpwuid_r(3) requires (README conventions).
+    unsafe { getpw_r(r, pwd, buf, buflen, result, lookup) }
+}
+
+/// The skeleton of the getpw*_r pair, behind the panic boundary: `*result` NULL
+/// first, EINVAL for a NULL argument (`lookup` answers None for its own), then the
+/// lookup's answer packed into the caller's buffer.
+///
+/// Safety: `r` is NULL or a live resolver; `result` is NULL or writable for one
+/// pointer; `pwd` is NULL or writable for one `struct passwd`; `buf` is NULL or
+/// writable for `buflen` bytes.
+unsafe fn getpw_r(
+    r: *const proxid_resolver,
+    pwd: *mut libc::passwd,
+    buf: *mut c_char,
+    buflen: usize,
+    result: *mut *mut libc::passwd,
+    lookup: impl FnOnce(&Core) -> Option<crate::Result<Identity>>,
+) -> c_int {
     panic::or_fallback(|| {
-        // SAFETY: `result` is NULL or writable for one pointer (README conventions).
+        // SAFETY: `result` is NULL or writable for one pointer (this function's contract).
         let Some(result) = (unsafe { Out::optional(result) }) else {
             return libc::EINVAL;
         };
         result.write(ptr::null_mut());
-        // SAFETY: `r` is NULL or a live resolver (README conventions).
+        // SAFETY: `r` is NULL or a live resolver (this function's contract).
         let Ok(r) = (unsafe { resolver_arg(r) }) else {
             return libc::EINVAL;
         };
         if pwd.is_null() || (buf.is_null() && buflen > 0) {
             return libc::EINVAL;
         }
-        // SAFETY: `pwd` and `buf` are non-NULL (checked above; `buf` may be NULL only
-        // when `buflen` is 0) and writable as getpwuid_r(3) requires (README).
-        unsafe { passwd_reply(r.resolve_uid(uid), pwd, buf, buflen, result) }
+        match lookup(r) {
+            None => libc::EINVAL,
+            // SAFETY: `pwd` and `buf` are non-NULL (checked above; `buf` may be NULL
+            // only when `buflen` is 0) and writable (this function's contract).
+            Some(Ok(identity)) => unsafe { fill_passwd(&identity, pwd, buf, buflen, result) },
+            Some(Err(e)) => errno_of(&e),
+        }
     })
-}
-
-/// The getpw*_r answer for a lookup's outcome.
-///
-/// Safety: `pwd` is writable for one `struct passwd`, `buf` for `buflen` bytes.
-unsafe fn passwd_reply(
-    found: crate::Result<Identity>,
-    pwd: *mut libc::passwd,
-    buf: *mut c_char,
-    buflen: usize,
-    result: Out<*mut libc::passwd>,
-) -> c_int {
-    match found {
-        // SAFETY: this function's contract is `fill_passwd`'s.
-        Ok(identity) => unsafe { fill_passwd(&identity, pwd, buf, buflen, result) },
-        Err(e) => errno_of(&e),
-    }
 }
 
 /// The getpw*_r return value for an error, as glibc's own: "not found" is 0 with a
@@ -162,7 +161,7 @@ fn errno_of(e: &Error) -> c_int {
 
 /// Packs the identity's strings into `buf` and points `pwd`'s fields at them.
 ///
-/// Safety: as [`passwd_reply`].
+/// Safety: `pwd` is writable for one `struct passwd`, `buf` for `buflen` bytes.
 unsafe fn fill_passwd(
     identity: &Identity,
     pwd: *mut libc::passwd,

@@ -4,9 +4,8 @@
 use std::ffi::{c_char, CString};
 use std::os::unix::ffi::OsStrExt;
 
-use super::args::{c_data, free, lend, optional_str_arg, str_arg, Out};
-use super::resolver::resolver_arg;
-use super::{call, proxid_error, proxid_identity, proxid_resolver, proxid_status, Failure};
+use super::args::{answer, c_data, free, lend, optional_str_arg, str_arg};
+use super::{proxid_error, proxid_identity, proxid_resolver, proxid_status, Core, Failure};
 use crate::principal::ProgramPrincipal;
 
 /// The Kerberos principal a program runs as, with its short name and keytab.
@@ -42,18 +41,14 @@ pub unsafe extern "C" fn proxid_short_name(
     out: *mut *mut c_char,
     err: *mut *mut proxid_error,
 ) -> proxid_status {
-    // SAFETY: `err` is NULL or writable for one pointer (README conventions).
-    let err = unsafe { Out::optional(err) };
-    call(err, || {
-        // SAFETY: `r` is NULL or a live resolver (README conventions).
-        let r = unsafe { resolver_arg(r) }?;
+    let body = |r: &Core| -> Result<_, Failure> {
         // SAFETY: `principal` is NULL or NUL-terminated (README conventions).
         let principal = unsafe { str_arg(principal, "principal") }?;
-        // SAFETY: `out` is NULL or writable for one pointer (README conventions).
-        let out = unsafe { Out::new(out, "out") }?;
-        out.give_string(c_data(r.short_name(principal)?.as_bytes(), "short name")?);
-        Ok(())
-    })
+        c_data(r.short_name(principal)?.as_bytes(), "short name")
+    };
+    // SAFETY: `r` is NULL or a live resolver, `out` and `err` are NULL or writable for
+    // one pointer (README conventions).
+    unsafe { answer(r, (out, "out"), err, body) }
 }
 
 /// Principal, then short name, then identity. On success `*out` holds an identity to
@@ -65,18 +60,14 @@ pub unsafe extern "C" fn proxid_identity_for_principal(
     out: *mut *mut proxid_identity,
     err: *mut *mut proxid_error,
 ) -> proxid_status {
-    // SAFETY: `err` is NULL or writable for one pointer (README conventions).
-    let err = unsafe { Out::optional(err) };
-    call(err, || {
-        // SAFETY: `r` is NULL or a live resolver (README conventions).
-        let r = unsafe { resolver_arg(r) }?;
+    let body = |r: &Core| -> Result<_, Failure> {
         // SAFETY: `principal` is NULL or NUL-terminated (README conventions).
         let principal = unsafe { str_arg(principal, "principal") }?;
-        // SAFETY: `out` is NULL or writable for one pointer (README conventions).
-        let out = unsafe { Out::new(out, "out") }?;
-        out.give(proxid_identity::new(r.identity_for_principal(principal)?)?);
-        Ok(())
-    })
+        proxid_identity::new(r.identity_for_principal(principal)?)
+    };
+    // SAFETY: `r` is NULL or a live resolver, `out` and `err` are NULL or writable for
+    // one pointer (README conventions).
+    unsafe { answer(r, (out, "out"), err, body) }
 }
 
 /// The principal a program runs as: the application's (`application` may be NULL),
@@ -90,21 +81,17 @@ pub unsafe extern "C" fn proxid_program_principal(
     out: *mut *mut proxid_principal,
     err: *mut *mut proxid_error,
 ) -> proxid_status {
-    // SAFETY: `err` is NULL or writable for one pointer (README conventions).
-    let err = unsafe { Out::optional(err) };
-    call(err, || {
-        // SAFETY: `r` is NULL or a live resolver (README conventions).
-        let r = unsafe { resolver_arg(r) }?;
+    let body = |r: &Core| -> Result<_, Failure> {
         // SAFETY: `namespace_` is NULL or NUL-terminated (README conventions).
         let namespace = unsafe { str_arg(namespace_, "namespace") }?;
         // SAFETY: `application` is NULL or NUL-terminated (README conventions).
         let application = unsafe { optional_str_arg(application, "application") }?;
-        // SAFETY: `out` is NULL or writable for one pointer (README conventions).
-        let out = unsafe { Out::new(out, "out") }?;
         let program = r.program_principal(namespace, application)?;
-        out.give(proxid_principal::new(program)?);
-        Ok(())
-    })
+        proxid_principal::new(program)
+    };
+    // SAFETY: `r` is NULL or a live resolver, `out` and `err` are NULL or writable for
+    // one pointer (README conventions).
+    unsafe { answer(r, (out, "out"), err, body) }
 }
 
 /// The full principal, e.g. "etl@EXAMPLE.ORG"; NULL for a NULL principal.

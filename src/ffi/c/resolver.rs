@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use super::args::{arg, bytes_arg, free, optional_path_arg, optional_str_arg, Out};
+use super::args::{answer, arg, bytes_arg, free, optional_path_arg, optional_str_arg, Out};
 use super::{call, proxid_error, proxid_identity, proxid_status, Core, Failure};
 
 /// A resolver built from one configuration. Safe to share across threads.
@@ -103,18 +103,14 @@ pub unsafe extern "C" fn proxid_resolve(
     out: *mut *mut proxid_identity,
     err: *mut *mut proxid_error,
 ) -> proxid_status {
-    // SAFETY: `err` is NULL or writable for one pointer (README conventions).
-    let err = unsafe { Out::optional(err) };
-    call(err, || {
-        // SAFETY: `r` is NULL or a live resolver (README conventions).
-        let r = unsafe { resolver_arg(r) }?;
+    let body = |r: &Core| -> Result<_, Failure> {
         // SAFETY: `name` is NULL or NUL-terminated (README conventions).
         let name = unsafe { bytes_arg(name, "name") }?;
-        // SAFETY: `out` is NULL or writable for one pointer (README conventions).
-        let out = unsafe { Out::new(out, "out") }?;
-        out.give(proxid_identity::new(r.resolve_bytes(name)?)?);
-        Ok(())
-    })
+        proxid_identity::new(r.resolve_bytes(name)?)
+    };
+    // SAFETY: `r` is NULL or a live resolver, `out` and `err` are NULL or writable for
+    // one pointer (README conventions).
+    unsafe { answer(r, (out, "out"), err, body) }
 }
 
 /// Resolves a UID. On success `*out` holds an identity to free with proxid_identity_free.
@@ -125,14 +121,8 @@ pub unsafe extern "C" fn proxid_resolve_uid(
     out: *mut *mut proxid_identity,
     err: *mut *mut proxid_error,
 ) -> proxid_status {
-    // SAFETY: `err` is NULL or writable for one pointer (README conventions).
-    let err = unsafe { Out::optional(err) };
-    call(err, || {
-        // SAFETY: `r` is NULL or a live resolver (README conventions).
-        let r = unsafe { resolver_arg(r) }?;
-        // SAFETY: `out` is NULL or writable for one pointer (README conventions).
-        let out = unsafe { Out::new(out, "out") }?;
-        out.give(proxid_identity::new(r.resolve_uid(uid)?)?);
-        Ok(())
-    })
+    let body = |r: &Core| -> Result<_, Failure> { proxid_identity::new(r.resolve_uid(uid)?) };
+    // SAFETY: `r` is NULL or a live resolver, `out` and `err` are NULL or writable for
+    // one pointer (README conventions).
+    unsafe { answer(r, (out, "out"), err, body) }
 }

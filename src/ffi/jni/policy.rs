@@ -22,12 +22,24 @@ pub extern "system" fn Java_org_proxid_Native_authorize<'local>(
 ) -> JObject<'local> {
     native(&mut env, |env| -> Outcome<JObject<'local>> {
         let resolver = resolver(handle)?;
-        let proxy = name(env, &proxy, "proxy")?;
-        let user = name(env, &user, "user")?;
-        let host = text(env, &host, "host")?;
+        let (proxy, user, host) = parties(env, &proxy, &user, &host)?;
         let decision = resolver.authorize(&proxy, &user, &host)?;
         new_decision(env, &decision)
     })
+}
+
+/// Who acts, for whom and from where: the arguments of both authorize methods.
+fn parties(
+    env: &Env<'_>,
+    proxy: &JString<'_>,
+    user: &JString<'_>,
+    host: &JString<'_>,
+) -> Outcome<(String, String, String)> {
+    Ok((
+        name(env, proxy, "proxy")?,
+        name(env, user, "user")?,
+        text(env, host, "host")?,
+    ))
 }
 
 /// One side of an admission request: `gids` null means the name only.
@@ -185,9 +197,7 @@ pub extern "system" fn Java_org_proxid_Native_authorizeWithRules<'local>(
         // SAFETY: non-zero rule handles come only from `proxyRules`, and the caller's
         // `owner` argument keeps the Java object that frees it alive during this call.
         let rules = unsafe { handle_ref::<ProxyRules>(rules) }?;
-        let proxy = name(env, &proxy, "proxy")?;
-        let user = name(env, &user, "user")?;
-        let host = text(env, &host, "host")?;
+        let (proxy, user, host) = parties(env, &proxy, &user, &host)?;
         let decision = resolver.authorize_with_rules(rules, &proxy, &user, &host)?;
         new_decision(env, &decision)
     })
