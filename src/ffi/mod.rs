@@ -1,4 +1,4 @@
-//! The foreign front doors. They convert and forward to the core handle ([`Core`]);
+//! The foreign front doors. They convert and forward to the core handle (`Core`);
 //! no decision is made here. Every exported C function runs behind `panic::catch`, the
 //! one place a panic is stopped before it can reach a C caller; JNI methods run inside
 //! the `jni` crate's `with_env`, which catches panics and throws them into Java.

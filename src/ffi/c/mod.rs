@@ -13,9 +13,9 @@
 //!   documented on the function (see `src/ffi/panic.rs`).
 //!
 //! This module holds the statuses, the panic boundary of status-returning calls
-//! ([`call`]) and the library facts; [`args`] checks every pointer that comes in and
+//! (`call`) and the library facts; `args` checks every pointer that comes in and
 //! writes every out-parameter; one module per object does the rest. It only converts
-//! and forwards to the core ([`Core`]).
+//! and forwards to the core (`Core`).
 //!
 //! Unsafe code is narrowed to the pointer operations themselves, each under its own
 //! `SAFETY` comment; the safety contract of every exported function is the README's

@@ -1,21 +1,21 @@
 //! The JNI front door: the native methods of `org.proxid.Native` (java/), thin over
-//! the core handle ([`Core`]). Nothing is decided here; arguments are converted, the
+//! the core handle (`Core`). Nothing is decided here; arguments are converted, the
 //! Rust API is called and the answer (or error) is turned into Java objects (or
 //! exceptions).
 //!
 //! Conventions every entry point follows:
-//! - it runs through [`native`]: inside [`EnvUnowned::with_env`], which catches
-//!   panics, with its outcome resolved by [`ThrowJava`], the one place errors and
+//! - it runs through `native`: inside [`EnvUnowned::with_env`], which catches
+//!   panics, with its outcome resolved by `ThrowJava`, the one place errors and
 //!   panics become exceptions; nothing unwinds into the JVM;
 //! - a resolver crosses as a `long`: `Box<Core>` from `open`, given back to
 //!   `free`. 0 is rejected with `IllegalStateException`. The Java side (`Proxid`) makes
 //!   sure no call runs during or after `free` (a read/write lock);
 //! - a `null` string argument throws `NullPointerException`; a string that is not
 //!   well-formed UTF-16 (a lone surrogate) is rejected rather than decoded lossily,
-//!   so two different Java strings can never name the same user ([`strings`]).
+//!   so two different Java strings can never name the same user (`strings`).
 //!
-//! This module holds the failures, their exceptions and the handle; [`strings`] and
-//! [`objects`] convert arguments and answers; [`resolver`] and [`policy`] are the
+//! This module holds the failures, their exceptions and the handle; `strings` and
+//! `objects` convert arguments and answers; `resolver` and `policy` are the
 //! native methods.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
