@@ -14,13 +14,14 @@ mod cli {
     include!("src/bin/proxid/cli.rs");
 }
 
-/// Must equal `PROXID_ABI_VERSION` in src/ffi/c.rs (checked by tests/c_abi.rs).
+/// Must equal `PROXID_ABI_VERSION` in src/ffi/c/mod.rs (checked by tests/c_abi.rs).
 const ABI_VERSION: u32 = 0;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
-    println!("cargo:rerun-if-changed=src/ffi/c.rs");
+    // cbindgen reads src/ffi/c/mod.rs and follows its `mod` lines into the directory.
+    println!("cargo:rerun-if-changed=src/ffi/c");
 
     let crate_dir =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -39,7 +40,7 @@ fn main() {
     let header = out_dir.join("proxid.h");
     cbindgen::Builder::new()
         .with_config(config)
-        .with_src(crate_dir.join("src/ffi/c.rs"))
+        .with_src(crate_dir.join("src/ffi/c/mod.rs"))
         .generate()
         .unwrap_or_else(|e| panic!("cbindgen could not generate proxid.h: {e}"))
         .write_to_file(&header);

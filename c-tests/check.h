@@ -68,4 +68,15 @@ static inline void expect_status_at(const char *file, int line, const char *what
         expect_status_at(__FILE__, __LINE__, what, got_, want, errvar);       \
     } while (0)
 
+/* Runs a proxid_getgrouplist size probe: PROXID_BUFFER_TOO_SMALL with `*err` left
+ * alone (no error object is made for it). */
+#define EXPECT_PROBE(what, errvar, call)                                      \
+    do {                                                                      \
+        errvar = UNTOUCHED;                                                   \
+        proxid_status got_ = (call);                                          \
+        CHECK(got_ == PROXID_BUFFER_TOO_SMALL, "%s: got %s", what,            \
+              proxid_status_name(got_));                                      \
+        CHECK(errvar == UNTOUCHED, "%s: a size probe wrote *err", what);      \
+    } while (0)
+
 #endif

@@ -296,10 +296,10 @@ static void test_small_buffers(void) {
             check_passwd(u, &pw, "exact buffer");
         free(buf);
 
-        /* getgrouplist: too small reports the count needed and writes nothing. */
+        /* getgrouplist: too small reports the count needed and writes nothing; a size
+         * probe is not an error, so no error object either. */
         size_t ngids = 0;
-        EXPECT_STATUS(u->name, PROXID_BUFFER_TOO_SMALL, err,
-                      proxid_getgrouplist(resolver, u->name, NULL, &ngids, &err));
+        EXPECT_PROBE(u->name, err, proxid_getgrouplist(resolver, u->name, NULL, &ngids, &err));
         CHECK(ngids == (size_t)u->ngroups, "%s: needed %zu, glibc has %d", u->name, ngids,
               u->ngroups);
         size_t want = ngids;
@@ -308,8 +308,7 @@ static void test_small_buffers(void) {
             gids[g] = 0xdeadbeef;
         ngids = want - 1;
         if (want > 1) {
-            EXPECT_STATUS(u->name, PROXID_BUFFER_TOO_SMALL, err,
-                          proxid_getgrouplist(resolver, u->name, gids, &ngids, &err));
+            EXPECT_PROBE(u->name, err, proxid_getgrouplist(resolver, u->name, gids, &ngids, &err));
             CHECK(ngids == want, "%s: needed count after short buffer", u->name);
             CHECK(gids[0] == 0xdeadbeef, "%s: short buffer untouched", u->name);
         }

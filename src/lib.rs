@@ -8,6 +8,9 @@
 //! # Ok::<(), proxid::Error>(())
 //! ```
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod audit;
 pub mod auth;
 pub mod cache;

@@ -24,7 +24,8 @@ pub(crate) fn or_fallback<R: Fallback>(body: impl FnOnce() -> R) -> R {
     catch(body).unwrap_or_else(|_| R::fallback())
 }
 
-fn message(payload: &(dyn Any + Send)) -> String {
+/// The message of a panic payload (a `&str` or a `String`, as `panic!` makes them).
+pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {

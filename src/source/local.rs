@@ -129,27 +129,33 @@ fn group_lookup(what: &str, call: GroupCall<'_>) -> Result<Option<Group>> {
     .transpose()
 }
 
-// SAFETY (all four): the pointers come from the lookup helpers above, valid for the
-// call, with the buffer's true length.
 fn getpwnam(name: &CStr) -> Result<Option<Passwd>> {
+    // SAFETY: the pointers come from passwd_lookup, valid for the call, with the
+    // buffer's true length; `name` is a C string.
     passwd_lookup("getpwnam_r", &|p, b, n, r| unsafe {
         libc::getpwnam_r(name.as_ptr(), p, b, n, r)
     })
 }
 
 fn getpwuid(uid: u32) -> Result<Option<Passwd>> {
+    // SAFETY: the pointers come from passwd_lookup, valid for the call, with the
+    // buffer's true length.
     passwd_lookup("getpwuid_r", &|p, b, n, r| unsafe {
         libc::getpwuid_r(uid, p, b, n, r)
     })
 }
 
 fn getgrnam(name: &CStr) -> Result<Option<Group>> {
+    // SAFETY: the pointers come from group_lookup, valid for the call, with the
+    // buffer's true length; `name` is a C string.
     group_lookup("getgrnam_r", &|g, b, n, r| unsafe {
         libc::getgrnam_r(name.as_ptr(), g, b, n, r)
     })
 }
 
 fn getgrgid(gid: u32) -> Result<Option<Group>> {
+    // SAFETY: the pointers come from group_lookup, valid for the call, with the
+    // buffer's true length.
     group_lookup("getgrgid_r", &|g, b, n, r| unsafe {
         libc::getgrgid_r(gid, g, b, n, r)
     })

@@ -3,7 +3,7 @@ package org.proxid;
 import java.io.File;
 
 /**
- * The native methods of libproxid.so (src/ffi/jni.rs). Package-private: only
+ * The native methods of libproxid.so (src/ffi/jni/). Package-private: only
  * {@link Proxid} and {@link ProxyRules} call them, and they guarantee a handle is never
  * used during or after it is freed.
  *
