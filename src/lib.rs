@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod doctor;
 pub mod error;

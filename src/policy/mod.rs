@@ -333,7 +333,7 @@ impl Engine {
         let Some(path) = &self.config().impersonation.audit_log else {
             return decision;
         };
-        match crate::audit::append(path, &decision) {
+        match crate::audit::append(path, &decision, &*self.clock) {
             Ok(()) => decision,
             Err(e) => Decision {
                 verdict: Verdict::Denied,

@@ -68,6 +68,7 @@ use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{LdapError, Scope, SearchEntry};
 
 use crate::auth::PasswordCheck;
+use crate::clock::{millis, Clock, SystemClock};
 use crate::config::{Config, LdapConfig, LdapSchema};
 use crate::error::{Error, Result};
 use crate::fork::PerProcess;
@@ -114,6 +115,7 @@ struct Blueprint {
     /// Loaded at open from `ca_file`; `None`: the system store, loaded on first use.
     trust: Option<tls::Trust>,
     primary_group_ttl: Duration,
+    clock: Arc<dyn Clock>,
 }
 
 /// A pool and the runtime whose threads drive its connections, started by the first
@@ -174,6 +176,7 @@ impl Blueprint {
                     self.file.clone(),
                     self.servers.clone(),
                     self.trust.clone(),
+                    self.clock.clone(),
                 )),
                 cfg: self.cfg.clone(),
                 user_attrs,
@@ -181,6 +184,7 @@ impl Blueprint {
                 primary_groups: PrimaryGroups {
                     ttl: self.primary_group_ttl,
                     known: Default::default(),
+                    clock: self.clock.clone(),
                 },
             }),
             runtime: OnceLock::new(),
@@ -203,13 +207,15 @@ struct Inner {
 struct PrimaryGroups {
     ttl: std::time::Duration,
     known: std::sync::Mutex<std::collections::HashMap<u32, (Group, std::time::Instant)>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl PrimaryGroups {
     fn get(&self, gid: u32) -> Option<Group> {
         let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         let (group, at) = known.get(&gid)?;
-        (at.elapsed() < self.ttl).then(|| group.clone())
+        let age = self.clock.now().saturating_duration_since(*at);
+        (age < self.ttl).then(|| group.clone())
     }
 
     fn put(&self, group: &Group) {
@@ -221,7 +227,7 @@ impl PrimaryGroups {
         if known.len() >= 100_000 {
             known.clear();
         }
-        known.insert(group.gid, (group.clone(), std::time::Instant::now()));
+        known.insert(group.gid, (group.clone(), self.clock.now()));
     }
 
     fn clear(&self) {
@@ -341,11 +347,22 @@ impl LdapSource {
             servers,
             trust,
             primary_group_ttl: config.cache.positive_ttl,
+            clock: Arc::new(SystemClock::default()),
         };
         Ok(LdapSource {
             live: PerProcess::new(blueprint.build()?),
             blueprint,
         })
+    }
+
+    /// As [`LdapSource::new`], measuring `retry_after`, `connection_max_age` and the
+    /// age of remembered primary groups on `clock` (tests move it by hand).
+    pub fn with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<LdapSource> {
+        let mut source = LdapSource::new(config)?;
+        source.blueprint.clock = clock;
+        // Nothing was started yet: the pool is rebuilt on the new clock.
+        source.live = PerProcess::new(source.blueprint.build()?);
+        Ok(source)
     }
 
     /// This process's runtime and pool, built on a forked child's first lookup.
@@ -492,7 +509,7 @@ impl Inner {
                     last = Some(unavailable(format!("{uri}: {why}")));
                 }
                 Err(_) => {
-                    let after_ms = duration_ms(timeout);
+                    let after_ms = millis(timeout);
                     self.pool
                         .mark_dead(lease.server, &format!("no answer within {after_ms} ms"));
                     // A server that hangs is dropped whole: every connection to it.
@@ -806,10 +823,6 @@ impl Inner {
         names.dedup();
         Ok(names)
     }
-}
-
-fn duration_ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Source for LdapSource {

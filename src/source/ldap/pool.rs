@@ -12,6 +12,7 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, StdStream};
 use rustls::ClientConfig;
 
 use super::tls::{self, Trust};
+use crate::clock::Clock;
 use crate::config::LdapConfig;
 use crate::error::{Error, Result};
 
@@ -166,8 +167,10 @@ pub(crate) struct Pool {
     /// Where the next pick starts looking.
     next: AtomicUsize,
     next_id: AtomicU64,
-    /// Per server: skip it until this instant, and why it failed.
-    dead_until: Mutex<Vec<Option<(Instant, String)>>>,
+    /// Per server: when it last failed, and why (skipped for `retry_after` after).
+    dead_since: Mutex<Vec<Option<(Instant, String)>>>,
+    /// Where ages and `retry_after` are measured.
+    clock: Arc<dyn Clock>,
 }
 
 impl Pool {
@@ -178,6 +181,7 @@ impl Pool {
         file: PathBuf,
         servers: Vec<Server>,
         trust: Option<Trust>,
+        clock: Arc<dyn Clock>,
     ) -> Pool {
         let needs_tls = cfg.starttls || servers.iter().any(|s| s.tls);
         let tls = OnceLock::new();
@@ -185,7 +189,7 @@ impl Pool {
             let _ = tls.set(tls_configs(&servers, cfg.starttls, &trust));
         }
         Pool {
-            dead_until: Mutex::new(vec![None; servers.len()]),
+            dead_since: Mutex::new(vec![None; servers.len()]),
             size: cfg.connections.max(1) as usize,
             open: Mutex::new(Vec::new()),
             opening: tokio::sync::Mutex::new(()),
@@ -197,6 +201,7 @@ impl Pool {
             file,
             cfg,
             servers,
+            clock,
         }
     }
 
@@ -218,7 +223,7 @@ impl Pool {
     /// over, the next connection tries it again.
     fn usable(&self, conn: &mut Conn) -> bool {
         !conn.handle.ldap.is_closed()
-            && conn.opened.elapsed() < self.cfg.connection_max_age
+            && self.clock.now().saturating_duration_since(conn.opened) < self.cfg.connection_max_age
             && (0..conn.server).all(|earlier| self.dead_reason(earlier).is_some())
     }
 
@@ -304,7 +309,7 @@ impl Pool {
             handle,
             id,
             server,
-            opened: Instant::now(),
+            opened: self.clock.now(),
             busy,
         });
         Ok(lease)
@@ -325,22 +330,26 @@ impl Pool {
     }
 
     pub(crate) fn mark_dead(&self, server: usize, why: &str) {
-        if let Ok(mut dead) = self.dead_until.lock() {
-            dead[server] = Some((Instant::now() + self.cfg.retry_after, why.to_owned()));
+        if let Ok(mut dead) = self.dead_since.lock() {
+            dead[server] = Some((self.clock.now(), why.to_owned()));
         }
     }
 
     fn mark_alive(&self, server: usize) {
-        if let Ok(mut dead) = self.dead_until.lock() {
+        if let Ok(mut dead) = self.dead_since.lock() {
             dead[server] = None;
         }
     }
 
     /// Why the server is being skipped, if it is.
     fn dead_reason(&self, server: usize) -> Option<String> {
-        let dead = self.dead_until.lock().ok()?;
+        let dead = self.dead_since.lock().ok()?;
         match &dead[server] {
-            Some((until, why)) if Instant::now() < *until => Some(why.clone()),
+            Some((since, why))
+                if self.clock.now().saturating_duration_since(*since) < self.cfg.retry_after =>
+            {
+                Some(why.clone())
+            }
             _ => None,
         }
     }

@@ -10,7 +10,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use ldap3::{LdapConnAsync, LdapConnSettings, Scope, StdStream};
 use rustls::pki_types::ServerName;
@@ -19,6 +19,7 @@ use rustls::ClientConfig;
 use super::pool::Server;
 use super::tls::Trust;
 use super::{query, search_paged, Handle};
+use crate::clock::{Clock, SystemClock};
 use crate::config::LdapConfig;
 
 /// Certificates expiring sooner than this are a warning.
@@ -63,6 +64,11 @@ fn bad(step: &'static str, level: Level, detail: String, fix: impl Into<String>)
     }
 }
 
+/// The probe reports how long real network steps took: the system clock.
+fn now() -> Instant {
+    SystemClock::default().now()
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -99,7 +105,7 @@ fn run(cfg: &LdapConfig, uri: &str, out: &mut Vec<Finding>) -> Result<(), ()> {
     };
 
     // DNS
-    let started = Instant::now();
+    let started = now();
     let addrs: Vec<SocketAddr> =
         match (server.host.as_str(), server.port).to_socket_addrs() {
             Ok(a) => a.collect(),
@@ -125,7 +131,7 @@ fn run(cfg: &LdapConfig, uri: &str, out: &mut Vec<Finding>) -> Result<(), ()> {
     let mut last = String::from("no address");
     let mut tcp = None;
     for addr in &addrs {
-        let started = Instant::now();
+        let started = now();
         match TcpStream::connect_timeout(addr, cfg.connect_timeout) {
             Ok(s) => {
                 tcp = Some((s, *addr, started.elapsed()));
@@ -237,7 +243,7 @@ fn handshake(
     }
     let name = ServerName::try_from(server.host.clone()).map_err(|e| e.to_string())?;
     let mut conn = rustls::ClientConnection::new(config, name).map_err(|e| e.to_string())?;
-    let started = Instant::now();
+    let started = now();
     while conn.is_handshaking() {
         conn.complete_io(&mut stream).map_err(|e| {
             if e.kind() == std::io::ErrorKind::WouldBlock
@@ -336,7 +342,8 @@ fn read_ber(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
 
 /// The chain's subjects, the leaf's names and its days to expiry.
 fn certificates(server: &Server, chain: &[Vec<u8>]) -> Finding {
-    let now = SystemTime::now()
+    let now = SystemClock::default()
+        .wall()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let mut parts = Vec::new();
@@ -463,7 +470,7 @@ async fn directory_steps(
     // Service bind
     match (&cfg.bind_dn, &cfg.bind_password) {
         (Some(dn), Some(password)) => {
-            let started = Instant::now();
+            let started = now();
             let result = tokio::time::timeout(op, ldap.simple_bind(dn, password.expose())).await;
             let why = match result {
                 Err(_) => Some(format!("no answer within {}", ms(op))),
@@ -539,7 +546,7 @@ async fn directory_steps(
         ("groups", "groups", &cfg.group_base, &cfg.map.group_filter),
     ] {
         let filter = query::wrapped(filter);
-        let started = Instant::now();
+        let started = now();
         let counted = tokio::time::timeout(
             COUNT_TIMEOUT,
             search_paged(handle.clone(), base, &filter, vec!["1.1".into()]),
