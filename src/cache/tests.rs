@@ -123,6 +123,20 @@ fn stale_entries_are_served_while_the_source_is_down() {
     assert_eq!(cache.get_or_fetch(&key, || Ok(None)).unwrap().0, None);
 }
 
+/// Stale answers stand in up to exactly `stale_if_unavailable` past the TTL, no later.
+#[test]
+fn stale_entries_are_served_within_stale_if_unavailable_only() {
+    let (cache, clock) = setup(100);
+    let key = "alice".to_string();
+    cache.get_or_fetch(&key, || Ok(Some(1))).unwrap();
+    clock.advance(Duration::from_secs(300 + 3600));
+    let (value, freshness) = cache.get_or_fetch(&key, || Err(down())).unwrap();
+    assert_eq!((value, freshness), (Some(1), Freshness::Stale));
+    clock.advance(Duration::from_millis(1));
+    let err = cache.get_or_fetch(&key, || Err(down())).unwrap_err();
+    assert_eq!(err.kind(), "unavailable");
+}
+
 #[test]
 fn errors_that_are_not_outages_do_not_serve_stale() {
     let (cache, clock) = setup(100);

@@ -522,6 +522,8 @@ fn tls_configs(servers: &[Server], starttls: bool, trust: &Trust) -> TlsConfigs 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::TestClock;
+    use std::time::Duration;
 
     /// (normalised URI, TLS, host, port)
     type Parsed<'a> = (&'a str, bool, &'a str, u16);
@@ -575,6 +577,44 @@ mod tests {
         ] {
             assert_eq!(Server::parse(uri).unwrap().is_loopback(), lo, "{uri}");
         }
+    }
+
+    fn pool_on(clock: &TestClock) -> Pool {
+        let toml = "[resolution]\nmode = \"server\"\n[ldap]\n\
+                    uris = [\"ldap://127.0.0.1:1\", \"ldap://127.0.0.1:2\"]\n\
+                    base = \"dc=x\"\nretry_after = \"10s\"\n";
+        let config = crate::config::Config::from_toml(toml, std::path::Path::new("/t.conf"))
+            .expect("config");
+        let cfg = config.ldap.expect("[ldap]");
+        let servers = cfg.uris.iter().map(|u| Server::parse(u).unwrap()).collect();
+        Pool::new(
+            cfg,
+            "/t.conf".into(),
+            servers,
+            None,
+            Arc::new(clock.clone()),
+        )
+    }
+
+    /// A server that failed is skipped for exactly `retry_after` on the pool's clock,
+    /// and only it: no sleeping, the clock is moved by hand.
+    #[test]
+    fn a_dead_server_is_retried_only_after_retry_after() {
+        let clock = TestClock::default();
+        let pool = pool_on(&clock);
+        pool.mark_dead(0, "connect: refused");
+        assert_eq!(pool.dead_reason(0).as_deref(), Some("connect: refused"));
+        assert_eq!(pool.dead_reason(1), None, "only the server that failed");
+        clock.advance(Duration::from_millis(9_999));
+        assert!(pool.dead_reason(0).is_some(), "skipped within retry_after");
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(pool.dead_reason(0), None, "tried again at retry_after");
+        // Failing again starts a new wait; a success ends it at once.
+        pool.mark_dead(0, "again");
+        clock.advance(Duration::from_secs(5));
+        assert!(pool.dead_reason(0).is_some());
+        pool.mark_alive(0);
+        assert_eq!(pool.dead_reason(0), None);
     }
 
     #[test]
