@@ -30,6 +30,8 @@ pub mod policy;
 pub mod principal;
 pub mod resolver;
 pub mod source;
+#[doc(hidden)]
+pub mod testing;
 
 pub use config::Config;
 pub use error::{Error, Result};
