@@ -38,3 +38,41 @@ impl PrimaryGroups {
         self.known.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::TestClock;
+
+    fn remembered(ttl: Duration, clock: &TestClock) -> PrimaryGroups {
+        PrimaryGroups {
+            ttl,
+            known: Mutex::default(),
+            clock: Arc::new(clock.clone()),
+        }
+    }
+
+    /// A remembered primary group is used for the cache's positive TTL on the
+    /// source's clock, then asked for again; a TTL of 0 remembers nothing.
+    #[test]
+    fn primary_groups_are_remembered_for_their_ttl() {
+        let clock = TestClock::default();
+        let groups = remembered(Duration::from_secs(300), &clock);
+        let staff = Group {
+            name: "staff".into(),
+            gid: 100,
+        };
+        groups.put(&staff);
+        clock.advance(Duration::from_millis(299_999));
+        assert_eq!(groups.get(100), Some(staff.clone()));
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(groups.get(100), None, "forgotten at the TTL");
+        groups.put(&staff);
+        groups.clear();
+        assert_eq!(groups.get(100), None);
+
+        let none = remembered(Duration::ZERO, &clock);
+        none.put(&staff);
+        assert_eq!(none.get(100), None);
+    }
+}
