@@ -423,11 +423,12 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{Clock, TestClock};
 
     #[test]
     fn throttle_after_five_failures_within_a_minute() {
         let t = Throttle::default();
-        let start = crate::clock::Clock::now(&crate::clock::TestClock::default());
+        let start = TestClock::default().now();
         for i in 0..5 {
             assert_eq!(t.delay(1000, "alice", start), Duration::ZERO, "attempt {i}");
             t.record(1000, "alice", true, start + Duration::from_secs(i));

@@ -115,8 +115,9 @@ impl Resolver {
         Resolver::with_source_and_clock(config, source, Arc::new(SystemClock::default()))
     }
 
-    /// As [`Resolver::with_source`], with the cache's clock injected (tests move time
-    /// by hand instead of sleeping).
+    /// As [`Resolver::with_source`], with the clock injected: the caches' TTLs, audit
+    /// timestamps and the PAM throttle read it (tests move time by hand instead of
+    /// sleeping). An LDAP source takes its own: [`LdapSource::with_clock`].
     pub fn with_source_and_clock(
         config: Config,
         source: Arc<dyn Source>,
