@@ -32,6 +32,7 @@ use serde_json::{json, Map, Value};
 fn per_call(batches: usize, per_batch: usize, mut f: impl FnMut()) -> Duration {
     let mut samples: Vec<Duration> = (0..batches)
         .map(|_| {
+            #[allow(clippy::disallowed_methods)] // a benchmark measures real time
             let start = Instant::now();
             for _ in 0..per_batch {
                 f();
@@ -98,6 +99,7 @@ fn median(rounds: usize, mut f: impl FnMut()) -> Duration {
     }
     let mut samples: Vec<Duration> = (0..rounds)
         .map(|_| {
+            #[allow(clippy::disallowed_methods)] // a benchmark measures real time
             let start = Instant::now();
             f();
             start.elapsed()
@@ -362,6 +364,7 @@ fn ldap_rows(report: &mut Report) {
     let mut single = 0.0;
     for threads in [1usize, 8] {
         let per_thread = 1000 / threads.min(4);
+        #[allow(clippy::disallowed_methods)] // a benchmark measures real time
         let start = Instant::now();
         std::thread::scope(|s| {
             for t in 0..threads {
@@ -588,6 +591,7 @@ fn main() {
     let per_thread = 200_000usize;
     let mut single = 0.0;
     for threads in [1usize, 2, 4] {
+        #[allow(clippy::disallowed_methods)] // a benchmark measures real time
         let start = Instant::now();
         std::thread::scope(|s| {
             for t in 0..threads {
@@ -649,6 +653,7 @@ fn main() {
 /// this brand-new process and prints how many microseconds it took.
 fn child(args: &[String]) {
     let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or_default();
+    #[allow(clippy::disallowed_methods)] // a benchmark measures real time
     let start = Instant::now();
     match arg(0) {
         // Opening a resolver: configuration, caches, source; no lookup.

@@ -24,6 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
+use crate::clock::Clock;
 use crate::policy::Decision;
 
 /// Mode of a newly created audit log: the owner writes, its group may read.
@@ -45,11 +46,11 @@ pub fn line(decision: &Decision, now: SystemTime) -> String {
     .to_string()
 }
 
-/// Appends one line for `decision` to `path`, whole or not at all. Any error
-/// (cannot open, not a regular file, short write) is returned: the decision must
-/// then be a denial.
-pub fn append(path: &Path, decision: &Decision) -> std::io::Result<()> {
-    append_text(path, &line(decision, SystemTime::now()))
+/// Appends one line for `decision`, stamped with `clock`'s wall time, to `path`,
+/// whole or not at all. Any error (cannot open, not a regular file, short write) is
+/// returned: the decision must then be a denial.
+pub fn append(path: &Path, decision: &Decision, clock: &dyn Clock) -> std::io::Result<()> {
+    append_text(path, &line(decision, clock.wall()))
 }
 
 /// Appends `line` and a newline to `path` with one `write(2)` (`O_APPEND`).

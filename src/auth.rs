@@ -315,7 +315,7 @@ impl Resolver {
         let Some(path) = &self.config().impersonation.audit_log else {
             return answer;
         };
-        let line = pam_audit_line(event, req, &answer, SystemTime::now());
+        let line = pam_audit_line(event, req, &answer, self.clock.wall());
         match crate::audit::append_text(path, &line) {
             Ok(()) => answer,
             Err(e) if answer.code == PamCode::Success => PamAnswer::new(
@@ -423,11 +423,12 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{Clock, TestClock};
 
     #[test]
     fn throttle_after_five_failures_within_a_minute() {
         let t = Throttle::default();
-        let start = Instant::now();
+        let start = TestClock::default().now();
         for i in 0..5 {
             assert_eq!(t.delay(1000, "alice", start), Duration::ZERO, "attempt {i}");
             t.record(1000, "alice", true, start + Duration::from_secs(i));

@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod doctor;
 pub mod error;
@@ -32,6 +33,8 @@ pub mod policy;
 pub mod principal;
 pub mod resolver;
 pub mod source;
+#[doc(hidden)]
+pub mod testing;
 
 pub use config::mapr;
 pub use config::Config;

@@ -8,7 +8,6 @@
 //! minute, each further check waits 1 s first (see [`crate::auth::Throttle`]).
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use proxid_proto::{Request, Response};
 use zeroize::Zeroize;
@@ -124,14 +123,16 @@ impl PamService {
             return resolver.pam_filtered(PamEvent::Auth, req);
         }
         let user = String::from_utf8_lossy(&req.user).into_owned();
-        let delay = self.throttle.delay(req.peer_uid, &user, Instant::now());
+        let delay = self
+            .throttle
+            .delay(req.peer_uid, &user, resolver.clock.now());
         if !delay.is_zero() {
             std::thread::sleep(delay);
         }
         let answer = resolver.pam_authenticate(req, password);
         let failed = matches!(answer.code, PamCode::AuthErr);
         self.throttle
-            .record(req.peer_uid, &user, failed, Instant::now());
+            .record(req.peer_uid, &user, failed, resolver.clock.now());
         answer
     }
 }

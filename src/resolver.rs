@@ -4,7 +4,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::cache::{Cache, Clock, Freshness, SystemClock};
+use crate::cache::{Cache, Freshness};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Mode};
 use crate::error::{Error, Result};
 use crate::identity::{validate_name, Group, Identity};
@@ -51,6 +52,8 @@ pub struct Engine {
     pub(crate) principals: crate::principal::Principals,
     /// Set once the `uids`/`gids` scopes were checked against the protected IDs.
     pub(crate) scopes_checked: std::sync::atomic::AtomicBool,
+    /// The caches' clock, also the audit log's.
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -100,11 +103,12 @@ impl Resolver {
     /// which reports each of those problems as a row of its own.
     pub(crate) fn new_unchecked(config: Config) -> Result<Resolver> {
         config.validate()?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
         let source: Arc<dyn Source> = match config.resolution.mode {
             Mode::Client => Arc::new(LocalSource::new()),
-            Mode::Server => Arc::new(LdapSource::new(&config)?),
+            Mode::Server => Arc::new(LdapSource::with_clock(&config, clock.clone())?),
         };
-        Ok(Resolver::with_source(config, source))
+        Ok(Resolver::with_source_and_clock(config, source, clock))
     }
 
     /// Builds a resolver over any source (tests, embedders with their own registry).
@@ -112,8 +116,9 @@ impl Resolver {
         Resolver::with_source_and_clock(config, source, Arc::new(SystemClock::default()))
     }
 
-    /// As [`Resolver::with_source`], with the cache's clock injected (tests move time
-    /// by hand instead of sleeping).
+    /// As [`Resolver::with_source`], with the clock injected: the caches' TTLs, audit
+    /// timestamps and the PAM throttle read it (tests move time by hand instead of
+    /// sleeping). An LDAP source takes its own: [`LdapSource::with_clock`].
     pub fn with_source_and_clock(
         config: Config,
         source: Arc<dyn Source>,
@@ -187,7 +192,10 @@ impl Engine {
             by_uid: Cache::new(config.cache.clone(), clock.clone(), |_, stored| {
                 stored.to_identity("")
             }),
-            groups: Cache::new(config.cache.clone(), clock, |_, group| group.clone()),
+            groups: Cache::new(config.cache.clone(), clock.clone(), |_, group| {
+                group.clone()
+            }),
+            clock,
             interner: Interner::default(),
             principals: crate::principal::Principals::new(&config),
             config: Arc::new(config),

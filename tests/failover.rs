@@ -86,6 +86,7 @@ struct Sample {
 /// instant and marks phases). Returns every sample; panics on a wrong answer.
 fn hammer(r: &Resolver, script: impl FnOnce(Instant)) -> Vec<Sample> {
     let stop = AtomicBool::new(false);
+    #[allow(clippy::disallowed_methods)] // real time: a real slapd pair fails over
     let begin = Instant::now();
     let samples = Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -260,6 +261,7 @@ fn kill_restart_and_stop_across_a_replicated_pair() {
         provider.kill9();
         sleep_until(begin, restart_at);
         provider.restart();
+        #[allow(clippy::disallowed_methods)] // real time: a real slapd pair fails over
         let restarted = Instant::now();
         back_after = connected_again(provider.port, restarted, s(2400));
         sleep_until(begin, stop_second_at);
@@ -327,6 +329,7 @@ fn proxied_run(label: &str, fault: u8, delay: Duration) -> Vec<Sample> {
         sleep_until(begin, fault_at);
         proxy.set(fault, delay);
         sleep_until(begin, heal_at);
+        #[allow(clippy::disallowed_methods)] // real time: a real slapd pair fails over
         let healed = Instant::now();
         proxy.set(PASS, Duration::ZERO);
         back_after = proxy.forwarded_after(healed, s(2400));

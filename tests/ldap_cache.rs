@@ -7,13 +7,14 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use proxid::cache::{Freshness, ManualClock};
+use proxid::cache::Freshness;
+use proxid::clock::TestClock;
 use proxid::source::ldap::LdapSource;
 use proxid::{Prefetch, Resolver};
 use support::slapd::{Schema, Slapd, BASE};
 use support::ConfFile;
 
-fn resolver(conf: &ConfFile, clock: &ManualClock) -> Resolver {
+fn resolver(conf: &ConfFile, clock: &TestClock) -> Resolver {
     let config = conf.config();
     let source = Arc::new(LdapSource::new(&config).expect("ldap source"));
     Resolver::with_source_and_clock(config, source, Arc::new(clock.clone()))
@@ -30,7 +31,7 @@ fn stale_entries_are_served_while_slapd_is_stopped() {
         &[&server.ldap_uri],
         "connect_timeout = \"1s\"\noperation_timeout = \"1s\"\n",
     );
-    let clock = ManualClock::default();
+    let clock = TestClock::default();
     let r = resolver(&conf, &clock);
     let fresh = r.resolve("alice").unwrap();
 
@@ -52,7 +53,7 @@ fn stale_entries_are_served_while_slapd_is_stopped() {
 fn an_emptied_cache_answers_from_the_directory() {
     let server = own_server();
     let conf = ConfFile::new(&[&server.ldap_uri], "");
-    let clock = ManualClock::default();
+    let clock = TestClock::default();
     let r = resolver(&conf, &clock);
     let before = r.resolve("alice").unwrap().gids();
     assert!(!before.contains(&10012));
@@ -77,7 +78,7 @@ fn an_emptied_cache_answers_from_the_directory() {
 fn unknown_names_are_remembered_for_the_negative_ttl() {
     let server = own_server();
     let conf = ConfFile::new(&[&server.ldap_uri], "");
-    let clock = ManualClock::default();
+    let clock = TestClock::default();
     let r = resolver(&conf, &clock);
     assert_eq!(r.resolve("newcomer").unwrap_err().kind(), "not_found");
     server.modify(&format!(
@@ -95,7 +96,7 @@ fn unknown_names_are_remembered_for_the_negative_ttl() {
 fn prefetched_users_are_answered_without_the_directory() {
     let mut server = own_server();
     let conf = ConfFile::new(&[&server.ldap_uri], "connections = 2\n");
-    let clock = ManualClock::default();
+    let clock = TestClock::default();
     let r = resolver(&conf, &clock);
 
     let group = r.prefetch(Prefetch::Group("devs")).unwrap();

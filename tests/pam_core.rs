@@ -159,6 +159,7 @@ fn directory_down_is_unavailable_within_the_timeout() {
         .replace("connect_timeout = \"2s\"", "connect_timeout = \"1s\"");
     std::fs::write(&conf.path, text).unwrap();
     let r = Resolver::new(conf.config()).unwrap();
+    #[allow(clippy::disallowed_methods)] // real time: the throttle really sleeps
     let start = Instant::now();
     let got = r.pam_authenticate(&req("alice"), b"alice-pw");
     assert_eq!(got.code, PamCode::AuthinfoUnavail, "{got:?}");
@@ -260,6 +261,7 @@ fn failures_are_slowed_per_peer_and_user_after_five_in_a_minute() {
             rhost: Vec::new(),
             ruser: Vec::new(),
         };
+        #[allow(clippy::disallowed_methods)] // real time: the throttle really sleeps
         let start = Instant::now();
         let answer = pam.answer(r, &mut request, peer).expect("a PAM request");
         // The password is wiped once answered.

@@ -199,6 +199,7 @@ fn daemon_down_is_authinfo_unavail_at_once() {
     needs_root!();
     let gone = tempfile::tempdir().unwrap();
     let socket = gone.path().join("nss.sock");
+    #[allow(clippy::disallowed_methods)] // real time: the throttle delay of a real daemon
     let start = Instant::now();
     let out = pamtester(&socket, STACK, "alice", "authenticate", "alice-pw\n");
     let took = start.elapsed();
@@ -225,6 +226,7 @@ fn directory_down_is_authinfo_unavail_within_the_timeout() {
         .replace("connect_timeout = \"2s\"", "connect_timeout = \"1s\"");
     std::fs::write(&conf.path, text_conf).unwrap();
     let d = Daemon::start(&conf.path);
+    #[allow(clippy::disallowed_methods)] // real time: the throttle delay of a real daemon
     let start = Instant::now();
     let out = pamtester(&d.socket, STACK, "alice", "authenticate", "alice-pw\n");
     assert!(!out.status.success());

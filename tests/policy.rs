@@ -233,6 +233,34 @@ fn read_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The audit line's time is the resolver's clock's wall time (injected, so exact).
+#[test]
+fn audit_lines_are_stamped_by_the_resolvers_clock() {
+    use proxid::clock::TestClock;
+    use std::time::{Duration, UNIX_EPOCH};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let config = proxid::Config::from_toml(
+        &audit_conf(&log, ""),
+        std::path::Path::new("/test/proxid.conf"),
+    )
+    .unwrap();
+    let clock = TestClock::at(UNIX_EPOCH + Duration::from_secs(1_000_000_000));
+    let r = proxid::Resolver::with_source_and_clock(
+        config,
+        Arc::new(fake_source::FakeSource(cluster())),
+        Arc::new(clock.clone()),
+    );
+    r.authorize("livy", "alice", "10.1.1.1").unwrap();
+    clock.advance(Duration::from_secs(61));
+    r.authorize("livy", "alice", "10.1.1.1").unwrap();
+    let times: Vec<_> = read_lines(&log).iter().map(|l| l["time"].clone()).collect();
+    assert_eq!(
+        times,
+        ["2001-09-09T01:46:40.000Z", "2001-09-09T01:47:41.000Z"]
+    );
+}
+
 #[test]
 fn every_decision_leaves_one_audit_line() {
     let dir = tempfile::tempdir().unwrap();

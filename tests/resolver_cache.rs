@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use proxid::cache::ManualClock;
+use proxid::clock::TestClock;
 use proxid::source::Source;
 use proxid::{Config, Error, Group, Identity, Resolver};
 
@@ -71,14 +71,14 @@ impl Source for FakeDirectory {
     }
 }
 
-fn setup() -> (Resolver, Arc<FakeDirectory>, ManualClock) {
+fn setup() -> (Resolver, Arc<FakeDirectory>, TestClock) {
     let directory = Arc::new(FakeDirectory::default());
     directory
         .users
         .lock()
         .unwrap()
         .push(user("alice", 20001, &[10001, 30001]));
-    let clock = ManualClock::default();
+    let clock = TestClock::default();
     let resolver = Resolver::with_source_and_clock(
         Config::default(),
         directory.clone(),

@@ -84,7 +84,9 @@ pub struct Decision {
     /// Who the operation runs as: the target when allowed, the proxy for run-as-self,
     /// empty when denied.
     pub effective_user: String,
-    /// The identity behind `effective_user`, when there is one.
+    /// The identity behind `effective_user`, when there is one. In JSON, its UID
+    /// alone: `effective_uid`.
+    #[serde(rename = "effective_uid", serialize_with = "uid_of")]
     pub effective: Option<Identity>,
     /// The rule that decided: `proxy livy (proxid.conf)`, `hadoop.proxyuser.livy
     /// (/etc/hadoop/conf/core-site.xml)`, `superuser mapr`,
@@ -98,6 +100,14 @@ pub struct Decision {
     /// protected name it came from, except for 0), `proxy_not_found`,
     /// `audit_failed: detail`.
     pub reason: String,
+}
+
+/// `Decision::effective` in JSON: the UID alone.
+fn uid_of<S: serde::Serializer>(
+    effective: &Option<Identity>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    effective.as_ref().map(|id| id.uid).serialize(s)
 }
 
 /// Proxy-user rules handed over as Hadoop properties (the `<prefix>.*` keys of a
@@ -333,7 +343,7 @@ impl Engine {
         let Some(path) = &self.config().impersonation.audit_log else {
             return decision;
         };
-        match crate::audit::append(path, &decision) {
+        match crate::audit::append(path, &decision, &*self.clock) {
             Ok(()) => decision,
             Err(e) => Decision {
                 verdict: Verdict::Denied,

@@ -13,52 +13,7 @@ use crate::identity::Group;
 use crate::resolver::Resolver;
 use crate::source::Source;
 
-/// Users by name; groups are those of the users plus `root` (GID 0).
-struct Fake(Vec<Identity>);
-
-impl Source for Fake {
-    fn kind(&self) -> &'static str {
-        "fake"
-    }
-    fn user_by_name(&self, name: &str) -> Result<Option<Identity>> {
-        Ok(self.0.iter().find(|u| u.name == name).cloned())
-    }
-    fn user_by_uid(&self, uid: u32) -> Result<Option<Identity>> {
-        Ok(self.0.iter().find(|u| u.uid == uid).cloned())
-    }
-    fn group_by_name(&self, name: &str) -> Result<Option<Group>> {
-        Ok(self.groups().find(|g| g.name == name))
-    }
-    fn group_by_gid(&self, gid: u32) -> Result<Option<Group>> {
-        Ok(self.groups().find(|g| g.gid == gid))
-    }
-}
-
-impl Fake {
-    fn groups(&self) -> impl Iterator<Item = Group> + '_ {
-        self.0.iter().flat_map(|u| u.groups.iter().cloned())
-    }
-}
-
-fn identity(name: &str, uid: u32, groups: &[(&str, u32)]) -> Identity {
-    let groups: Vec<Group> = groups
-        .iter()
-        .map(|(n, gid)| Group {
-            name: n.to_string(),
-            gid: *gid,
-        })
-        .collect();
-    Identity {
-        name: name.into(),
-        uid,
-        gid: groups[0].gid,
-        groups,
-        home: format!("/home/{name}"),
-        shell: "/bin/sh".into(),
-        source: "fake".into(),
-        hidden_gids: Vec::new(),
-    }
-}
+use crate::testing::{user as identity, FakeSource as Fake};
 
 /// TestMachineList's fake resolver, plus `localhost`.
 fn lookup(name: &str) -> Vec<IpAddr> {

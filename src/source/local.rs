@@ -94,71 +94,73 @@ fn group_from(grp: &libc::group) -> Result<Group> {
     })
 }
 
-/// The shape of getpwnam_r / getpwuid_r once the key is bound: (record, buffer,
-/// buffer length, result) -> errno.
-type PasswdCall<'a> =
-    &'a dyn Fn(*mut libc::passwd, *mut libc::c_char, usize, *mut *mut libc::passwd) -> libc::c_int;
-/// The same for getgrnam_r / getgrgid_r.
-type GroupCall<'a> =
-    &'a dyn Fn(*mut libc::group, *mut libc::c_char, usize, *mut *mut libc::group) -> libc::c_int;
+/// The shape of getpwnam_r, getpwuid_r, getgrnam_r and getgrgid_r once the key is
+/// bound: (record, buffer, buffer length, result) -> errno, where the record `R` is
+/// `libc::passwd` or `libc::group`.
+type NssCall<'a, R> = &'a dyn Fn(*mut R, *mut libc::c_char, usize, *mut *mut R) -> libc::c_int;
 
-/// One passwd lookup through `call`, growing the buffer as needed.
-fn passwd_lookup(what: &str, call: PasswdCall<'_>) -> Result<Option<Passwd>> {
+/// One lookup through `call`, growing the buffer as needed; `read` copies the record
+/// out while its strings are still in the buffer.
+fn nss_lookup<R, T>(
+    what: &str,
+    call: NssCall<'_, R>,
+    read: fn(&R) -> Result<T>,
+) -> Result<Option<T>> {
     with_growing_buffer(what, |buf| {
-        let mut pwd = MaybeUninit::<libc::passwd>::uninit();
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = call(pwd.as_mut_ptr(), buf.as_mut_ptr(), buf.len(), &mut result);
-        // SAFETY: a non-null result points at `pwd`, fully initialised by glibc, whose
-        // strings live in `buf` for the length of this closure.
-        let found = (rc == 0 && !result.is_null()).then(|| passwd_from(unsafe { &*result }));
-        (rc, found)
-    })?
-    .transpose()
-}
-
-/// One group lookup through `call`, growing the buffer as needed.
-fn group_lookup(what: &str, call: GroupCall<'_>) -> Result<Option<Group>> {
-    with_growing_buffer(what, |buf| {
-        let mut grp = MaybeUninit::<libc::group>::uninit();
-        let mut result: *mut libc::group = std::ptr::null_mut();
-        let rc = call(grp.as_mut_ptr(), buf.as_mut_ptr(), buf.len(), &mut result);
-        // SAFETY: as in passwd_lookup.
-        let found = (rc == 0 && !result.is_null()).then(|| group_from(unsafe { &*result }));
+        let mut record = MaybeUninit::<R>::uninit();
+        let mut result: *mut R = std::ptr::null_mut();
+        let rc = call(
+            record.as_mut_ptr(),
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        );
+        // SAFETY: a non-null result points at `record`, fully initialised by glibc,
+        // whose strings live in `buf` for the length of this closure.
+        let found = (rc == 0 && !result.is_null()).then(|| read(unsafe { &*result }));
         (rc, found)
     })?
     .transpose()
 }
 
 fn getpwnam(name: &CStr) -> Result<Option<Passwd>> {
-    // SAFETY: the pointers come from passwd_lookup, valid for the call, with the
-    // buffer's true length; `name` is a C string.
-    passwd_lookup("getpwnam_r", &|p, b, n, r| unsafe {
-        libc::getpwnam_r(name.as_ptr(), p, b, n, r)
-    })
+    nss_lookup(
+        "getpwnam_r",
+        // SAFETY: the pointers come from `nss_lookup`, valid for the call, with the
+        // buffer's true length; `name` is a C string.
+        &|p, b, n, r| unsafe { libc::getpwnam_r(name.as_ptr(), p, b, n, r) },
+        passwd_from,
+    )
 }
 
 fn getpwuid(uid: u32) -> Result<Option<Passwd>> {
-    // SAFETY: the pointers come from passwd_lookup, valid for the call, with the
-    // buffer's true length.
-    passwd_lookup("getpwuid_r", &|p, b, n, r| unsafe {
-        libc::getpwuid_r(uid, p, b, n, r)
-    })
+    nss_lookup(
+        "getpwuid_r",
+        // SAFETY: the pointers come from `nss_lookup`, valid for the call, with the
+        // buffer's true length.
+        &|p, b, n, r| unsafe { libc::getpwuid_r(uid, p, b, n, r) },
+        passwd_from,
+    )
 }
 
 fn getgrnam(name: &CStr) -> Result<Option<Group>> {
-    // SAFETY: the pointers come from group_lookup, valid for the call, with the
-    // buffer's true length; `name` is a C string.
-    group_lookup("getgrnam_r", &|g, b, n, r| unsafe {
-        libc::getgrnam_r(name.as_ptr(), g, b, n, r)
-    })
+    nss_lookup(
+        "getgrnam_r",
+        // SAFETY: the pointers come from `nss_lookup`, valid for the call, with the
+        // buffer's true length; `name` is a C string.
+        &|g, b, n, r| unsafe { libc::getgrnam_r(name.as_ptr(), g, b, n, r) },
+        group_from,
+    )
 }
 
 fn getgrgid(gid: u32) -> Result<Option<Group>> {
-    // SAFETY: the pointers come from group_lookup, valid for the call, with the
-    // buffer's true length.
-    group_lookup("getgrgid_r", &|g, b, n, r| unsafe {
-        libc::getgrgid_r(gid, g, b, n, r)
-    })
+    nss_lookup(
+        "getgrgid_r",
+        // SAFETY: the pointers come from `nss_lookup`, valid for the call, with the
+        // buffer's true length.
+        &|g, b, n, r| unsafe { libc::getgrgid_r(gid, g, b, n, r) },
+        group_from,
+    )
 }
 
 /// A group name no registry holds, asked for to learn whether every group source

@@ -13,7 +13,6 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
 use proxid::Identity;
-use serde_json::json;
 
 /// Characters that are valid and printable to `char::is_control` but still move or
 /// reorder text on a terminal: line/paragraph separators and bidi controls.
@@ -126,16 +125,15 @@ pub fn groups_line(id: &Identity) -> String {
     format!("{} : {}", esc(&id.name), names.join(" "))
 }
 
+/// An identity as `--json` shows it: `Identity`'s own JSON form without
+/// `hidden_gids` (GIDs below the floor that proxid keeps for the protection check;
+/// they are not the user's groups).
 pub fn identity_json(id: &Identity) -> serde_json::Value {
-    json!({
-        "name": id.name,
-        "uid": id.uid,
-        "gid": id.gid,
-        "groups": id.groups.iter().map(|g| json!({"name": g.name, "gid": g.gid})).collect::<Vec<_>>(),
-        "home": id.home,
-        "shell": id.shell,
-        "source": id.source,
-    })
+    let mut v = serde_json::to_value(id).unwrap_or_default();
+    if let Some(fields) = v.as_object_mut() {
+        fields.shift_remove("hidden_gids");
+    }
+    v
 }
 
 #[cfg(test)]
@@ -167,5 +165,18 @@ mod tests {
         let long = OsStr::from_bytes(&[b'a'; 100]);
         assert_eq!(escape_cut(long, 64), "a".repeat(64) + "...");
         assert_eq!(escape_operand(long), "a".repeat(100));
+    }
+
+    #[test]
+    fn identity_json_is_the_identity_without_hidden_gids() {
+        let mut id = proxid::testing::user("a\u{202e}\"b", 1001, &[("staff", 100), ("ops", 200)]);
+        id.hidden_gids = vec![0];
+        let text = identity_json(&id).to_string();
+        assert_eq!(
+            text,
+            "{\"name\":\"a\u{202e}\\\"b\",\"uid\":1001,\"gid\":100,\"groups\":[{\"name\":\"staff\",\
+             \"gid\":100},{\"name\":\"ops\",\"gid\":200}],\"home\":\"/home/a\u{202e}\\\"b\",\
+             \"shell\":\"/bin/sh\",\"source\":\"fake\"}"
+        );
     }
 }

@@ -15,8 +15,9 @@ use ldap3::Ldap;
 
 use super::pool::unavailable;
 use super::query::{self, UserKey};
-use super::{duration_ms, search, Inner, SOURCE};
+use super::{search, Inner, SOURCE};
 use crate::auth::PasswordCheck;
+use crate::clock::millis;
 use crate::error::{Error, Result};
 
 /// The password-policy request/response control.
@@ -125,7 +126,7 @@ impl Inner {
             Ok(result) => result,
             Err(_) => Err(Error::Timeout {
                 source_name: SOURCE.into(),
-                after_ms: duration_ms(timeout),
+                after_ms: millis(timeout),
             }),
         }
     }

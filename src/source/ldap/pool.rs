@@ -8,12 +8,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, StdStream};
+use ldap3::Ldap;
 use rustls::ClientConfig;
 
-use super::tls::{self, Trust};
+use super::tls::Trust;
+
+mod connect;
+
+use crate::clock::Clock;
 use crate::config::LdapConfig;
 use crate::error::{Error, Result};
+use connect::tls_configs;
 
 pub(crate) const SOURCE: &str = "ldap";
 
@@ -98,8 +103,10 @@ pub(crate) struct Pool {
     /// Where the next pick starts looking.
     next: AtomicUsize,
     next_id: AtomicU64,
-    /// Per server: skip it until this instant, and why it failed.
-    dead_until: Mutex<Vec<Option<(Instant, String)>>>,
+    /// Per server: when it last failed, and why (skipped for `retry_after` after).
+    dead_since: Mutex<Vec<Option<(Instant, String)>>>,
+    /// Where ages and `retry_after` are measured.
+    clock: Arc<dyn Clock>,
 }
 
 impl Pool {
@@ -110,6 +117,7 @@ impl Pool {
         file: PathBuf,
         servers: Vec<Server>,
         trust: Option<Trust>,
+        clock: Arc<dyn Clock>,
     ) -> Pool {
         let needs_tls = cfg.starttls || servers.iter().any(|s| s.tls);
         let tls = OnceLock::new();
@@ -117,7 +125,7 @@ impl Pool {
             let _ = tls.set(tls_configs(&servers, cfg.starttls, &trust));
         }
         Pool {
-            dead_until: Mutex::new(vec![None; servers.len()]),
+            dead_since: Mutex::new(vec![None; servers.len()]),
             size: cfg.connections.max(1) as usize,
             open: Mutex::new(Vec::new()),
             opening: tokio::sync::Mutex::new(()),
@@ -129,6 +137,7 @@ impl Pool {
             file,
             cfg,
             servers,
+            clock,
         }
     }
 
@@ -150,7 +159,7 @@ impl Pool {
     /// over, the next connection tries it again.
     fn usable(&self, conn: &mut Conn) -> bool {
         !conn.handle.ldap.is_closed()
-            && conn.opened.elapsed() < self.cfg.connection_max_age
+            && self.clock.now().saturating_duration_since(conn.opened) < self.cfg.connection_max_age
             && (0..conn.server).all(|earlier| self.dead_reason(earlier).is_some())
     }
 
@@ -236,7 +245,7 @@ impl Pool {
             handle,
             id,
             server,
-            opened: Instant::now(),
+            opened: self.clock.now(),
             busy,
         });
         Ok(lease)
@@ -257,194 +266,36 @@ impl Pool {
     }
 
     pub(crate) fn mark_dead(&self, server: usize, why: &str) {
-        if let Ok(mut dead) = self.dead_until.lock() {
-            dead[server] = Some((Instant::now() + self.cfg.retry_after, why.to_owned()));
+        if let Ok(mut dead) = self.dead_since.lock() {
+            dead[server] = Some((self.clock.now(), why.to_owned()));
         }
     }
 
     fn mark_alive(&self, server: usize) {
-        if let Ok(mut dead) = self.dead_until.lock() {
+        if let Ok(mut dead) = self.dead_since.lock() {
             dead[server] = None;
         }
     }
 
     /// Why the server is being skipped, if it is.
     fn dead_reason(&self, server: usize) -> Option<String> {
-        let dead = self.dead_until.lock().ok()?;
+        let dead = self.dead_since.lock().ok()?;
         match &dead[server] {
-            Some((until, why)) if Instant::now() < *until => Some(why.clone()),
+            Some((since, why))
+                if self.clock.now().saturating_duration_since(*since) < self.cfg.retry_after =>
+            {
+                Some(why.clone())
+            }
             _ => None,
         }
     }
-
-    /// Loads the trust store now, if TLS is used (`check-config`).
-    pub(crate) fn check_tls(&self) -> Result<()> {
-        self.tls_for(0).map(drop)
-    }
-
-    /// The TLS configuration for `server`, loading the trust store on first use. A
-    /// store that cannot be loaded is a configuration error, as at startup.
-    fn tls_for(&self, server: usize) -> Result<Option<Arc<ClientConfig>>> {
-        if !self.needs_tls {
-            return Ok(None);
-        }
-        let configs = self.tls.get_or_init(|| {
-            Trust::load(self.cfg.ca_file.as_deref())
-                .and_then(|trust| tls_configs(&self.servers, self.cfg.starttls, &trust))
-        });
-        match configs {
-            Ok(configs) => Ok(configs[server].clone()),
-            Err(e) => Err(Error::config(&self.file, format!("[ldap] {e}"))),
-        }
-    }
-
-    /// Opens a connection to the first server that works, in `uris` order, skipping
-    /// servers that failed recently.
-    async fn connect_any(&self) -> Result<(Ldap, usize)> {
-        let mut failures = Vec::new();
-        let mut skipped = Vec::new();
-        for (index, server) in self.servers.iter().enumerate() {
-            if let Some(why) = self.dead_reason(index) {
-                skipped.push(format!("{}: {why}", server.uri));
-                continue;
-            }
-            let tls = self.tls_for(index)?;
-            match self.open(server, tls).await {
-                Ok(ldap) => {
-                    self.mark_alive(index);
-                    return Ok((ldap, index));
-                }
-                Err(why) => {
-                    self.mark_dead(index, &why);
-                    failures.push(format!("{}: {why}", server.uri));
-                }
-            }
-        }
-        if failures.is_empty() {
-            return Err(unavailable(format!(
-                "every LDAP server failed within the last {:?} (retry_after), not retrying \
-                 yet ({})",
-                self.cfg.retry_after,
-                skipped.join("; ")
-            )));
-        }
-        Err(unavailable(failures.join("; ")))
-    }
-
-    /// Connects (TCP with TCP_NODELAY, then TLS or StartTLS) and binds, all bounded by
-    /// the configured timeouts.
-    async fn open(
-        &self,
-        server: &Server,
-        tls: Option<Arc<ClientConfig>>,
-    ) -> std::result::Result<Ldap, String> {
-        let mut ldap = self.connect(server, tls).await?;
-        if let (Some(dn), Some(password)) = (&self.cfg.bind_dn, &self.cfg.bind_password) {
-            let op = self.cfg.operation_timeout;
-            let bound = tokio::time::timeout(op, ldap.simple_bind(dn, password.expose()))
-                .await
-                .map_err(|_| format!("bind timed out after {} ms", op.as_millis()))?
-                .map_err(|e| format!("bind as {dn:?}: {e}"))?;
-            bound
-                .success()
-                .map_err(|e| format!("bind as {dn:?}: {e}"))?;
-        }
-        Ok(ldap)
-    }
-
-    /// A new connection, outside the pool and not bound, for checking a user's
-    /// password: to the first live server in `uris` order whose connection is
-    /// encrypted (ldaps:// or StartTLS), or any server with `allow_insecure_bind`.
-    pub(crate) async fn open_for_user_bind(&self) -> Result<Ldap> {
-        let mut failures = Vec::new();
-        for (index, server) in self.servers.iter().enumerate() {
-            let encrypted = server.tls || self.cfg.starttls;
-            if !encrypted && !self.cfg.allow_insecure_bind {
-                failures.push(format!(
-                    "{}: refusing to send a user's password unencrypted (use ldaps://, \
-                     starttls = true, or allow_insecure_bind = true)",
-                    server.uri
-                ));
-                continue;
-            }
-            if let Some(why) = self.dead_reason(index) {
-                failures.push(format!("{}: {why}", server.uri));
-                continue;
-            }
-            let tls = self.tls_for(index)?;
-            match self.connect(server, tls).await {
-                Ok(ldap) => return Ok(ldap),
-                Err(why) => {
-                    self.mark_dead(index, &why);
-                    failures.push(format!("{}: {why}", server.uri));
-                }
-            }
-        }
-        Err(unavailable(failures.join("; ")))
-    }
-
-    /// Connects: TCP with TCP_NODELAY, then TLS or StartTLS, bounded by
-    /// `connect_timeout`. No bind.
-    async fn connect(
-        &self,
-        server: &Server,
-        tls: Option<Arc<ClientConfig>>,
-    ) -> std::result::Result<Ldap, String> {
-        let connect = self.cfg.connect_timeout;
-        let tcp = tokio::time::timeout(
-            connect,
-            tokio::net::TcpStream::connect((server.host.as_str(), server.port)),
-        )
-        .await
-        .map_err(|_| format!("connect timed out after {} ms", connect.as_millis()))?
-        .map_err(|e| format!("connect: {e}"))?;
-        // LDAP requests are small writes; without this, the second of two concurrent
-        // searches waits for the first one's delayed ACK (up to 40 ms on Linux).
-        tcp.set_nodelay(true)
-            .map_err(|e| format!("TCP_NODELAY: {e}"))?;
-        let tcp = tcp.into_std().map_err(|e| format!("socket: {e}"))?;
-
-        let starttls = self.cfg.starttls && !server.tls;
-        let mut settings = LdapConnSettings::new()
-            .set_conn_timeout(connect)
-            .set_starttls(starttls)
-            .set_std_stream(StdStream::Tcp(tcp));
-        if server.tls || starttls {
-            let tls = tls.ok_or_else(|| "TLS requested but not configured".to_string())?;
-            settings = settings.set_config(tls);
-        }
-        let (conn, ldap) = LdapConnAsync::with_settings(settings, &tls::ldap3_uri(server))
-            .await
-            .map_err(|e| match e {
-                ldap3::LdapError::Timeout { .. } => {
-                    format!("TLS setup timed out after {} ms", connect.as_millis())
-                }
-                e => tls::explain(server, &e.to_string()),
-            })?;
-        tokio::spawn(async move {
-            // The connection ends when every handle is dropped or the server goes away;
-            // lookups see that as an error on their handle.
-            let _ = conn.drive().await;
-        });
-        Ok(ldap)
-    }
-}
-
-/// Each server's TLS configuration: for ldaps:// servers, and for all with StartTLS.
-fn tls_configs(servers: &[Server], starttls: bool, trust: &Trust) -> TlsConfigs {
-    servers
-        .iter()
-        .map(|s| {
-            (s.tls || starttls)
-                .then(|| trust.client_config(s))
-                .transpose()
-        })
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::TestClock;
+    use std::time::Duration;
 
     /// (normalised URI, TLS, host, port)
     type Parsed<'a> = (&'a str, bool, &'a str, u16);
@@ -498,6 +349,44 @@ mod tests {
         ] {
             assert_eq!(Server::parse(uri).unwrap().is_loopback(), lo, "{uri}");
         }
+    }
+
+    fn pool_on(clock: &TestClock) -> Pool {
+        let toml = "[resolution]\nmode = \"server\"\n[ldap]\n\
+                    uris = [\"ldap://127.0.0.1:1\", \"ldap://127.0.0.1:2\"]\n\
+                    base = \"dc=x\"\nretry_after = \"10s\"\n";
+        let config = crate::config::Config::from_toml(toml, std::path::Path::new("/t.conf"))
+            .expect("config");
+        let cfg = config.ldap.expect("[ldap]");
+        let servers = cfg.uris.iter().map(|u| Server::parse(u).unwrap()).collect();
+        Pool::new(
+            cfg,
+            "/t.conf".into(),
+            servers,
+            None,
+            Arc::new(clock.clone()),
+        )
+    }
+
+    /// A server that failed is skipped for exactly `retry_after` on the pool's clock,
+    /// and only it: no sleeping, the clock is moved by hand.
+    #[test]
+    fn a_dead_server_is_retried_only_after_retry_after() {
+        let clock = TestClock::default();
+        let pool = pool_on(&clock);
+        pool.mark_dead(0, "connect: refused");
+        assert_eq!(pool.dead_reason(0).as_deref(), Some("connect: refused"));
+        assert_eq!(pool.dead_reason(1), None, "only the server that failed");
+        clock.advance(Duration::from_millis(9_999));
+        assert!(pool.dead_reason(0).is_some(), "skipped within retry_after");
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(pool.dead_reason(0), None, "tried again at retry_after");
+        // Failing again starts a new wait; a success ends it at once.
+        pool.mark_dead(0, "again");
+        clock.advance(Duration::from_secs(5));
+        assert!(pool.dead_reason(0).is_some());
+        pool.mark_alive(0);
+        assert_eq!(pool.dead_reason(0), None);
     }
 
     #[test]

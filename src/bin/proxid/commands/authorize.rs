@@ -71,17 +71,9 @@ pub fn print_decision(out: &mut impl std::io::Write, d: &Decision, json: bool) -
     }
 }
 
+/// The decision's own JSON form (`Decision`'s `Serialize`).
 fn decision_json(d: &Decision) -> serde_json::Value {
-    json!({
-        "verdict": d.verdict.as_str(),
-        "proxy": d.proxy,
-        "user": d.user,
-        "host": d.host,
-        "effective_user": d.effective_user,
-        "effective_uid": d.effective.as_ref().map(|id| id.uid),
-        "rule": d.rule,
-        "reason": d.reason,
-    })
+    serde_json::to_value(d).unwrap_or_default()
 }
 
 /// `allowed as alice(uid 20001): livy -> alice from 10.0.0.5 (reason: ...; rule: ...)`
