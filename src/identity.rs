@@ -82,6 +82,21 @@ pub fn validate_name(raw: &[u8]) -> Result<&str> {
     std::str::from_utf8(raw).map_err(|_| Error::invalid_name(shown(), "not valid UTF-8"))
 }
 
+/// What a directory says about a user's password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordCheck {
+    Ok,
+    /// Wrong or empty password (also: a bind the server did not take as the user).
+    WrongPassword,
+    /// No such user in the directory (or one proxid does not speak for).
+    UserUnknown,
+    /// The directory locked the account (ppolicy `accountLocked`, AD `data 775`).
+    Locked,
+    /// The password expired or must be changed after a reset.
+    Expired,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use proxid_proto::{Request, Response};
 use zeroize::Zeroize;
 
 use crate::auth::{PamAnswer, PamCode, PamEvent, PamRequest, Throttle};
-use crate::resolver::Resolver;
+use crate::proxid::Proxid;
 
 /// Linux-PAM's numbers for the codes the daemon answers with.
 pub fn pam_number(code: PamCode) -> u32 {
@@ -57,7 +57,7 @@ impl PamService {
     /// thread for the directory round trips (and the throttle's delay).
     pub fn answer(
         &self,
-        resolver: &Resolver,
+        resolver: &Proxid,
         request: &mut Request,
         peer_uid: u32,
     ) -> Option<Response> {
@@ -119,7 +119,7 @@ impl PamService {
         })
     }
 
-    fn authenticate(&self, resolver: &Resolver, req: &PamRequest, password: &[u8]) -> PamAnswer {
+    fn authenticate(&self, resolver: &Proxid, req: &PamRequest, password: &[u8]) -> PamAnswer {
         if is_filtered(resolver, req) {
             return resolver.pam_filtered(PamEvent::Auth, req);
         }
@@ -136,7 +136,7 @@ impl PamService {
     }
 }
 
-fn is_filtered(resolver: &Resolver, req: &PamRequest) -> bool {
+fn is_filtered(resolver: &Proxid, req: &PamRequest) -> bool {
     req.user == b"root"
         || resolver
             .config()

@@ -67,7 +67,7 @@ use std::time::Duration;
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{LdapError, Scope, SearchEntry};
 
-use crate::auth::PasswordCheck;
+use crate::identity::PasswordCheck;
 use crate::config::{Config, LdapConfig, LdapSchema};
 use crate::error::{Error, Result};
 use crate::fork::PerProcess;

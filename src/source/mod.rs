@@ -7,7 +7,7 @@ pub mod local;
 #[doc(hidden)]
 pub mod local_list;
 
-use crate::auth::PasswordCheck;
+use crate::identity::PasswordCheck;
 use crate::error::{Error, Result};
 use crate::identity::{Group, Identity};
 

@@ -16,7 +16,7 @@ use ldap3::Ldap;
 use super::pool::unavailable;
 use super::query::{self, UserKey};
 use super::{duration_ms, search, Inner, SOURCE};
-use crate::auth::PasswordCheck;
+use crate::identity::PasswordCheck;
 use crate::error::{Error, Result};
 
 /// The password-policy request/response control.
