@@ -10,22 +10,31 @@
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Mutex;
 
-/// Every generation ever served, oldest first; `current` points at the last.
+/// Every generation ever served; `current` points at the newest.
 pub(crate) struct Generations<T> {
     /// The generation new calls use.
     current: AtomicPtr<T>,
-    /// Boxed so a generation's address survives the vector growing.
+    all: Mutex<All<T>>,
+}
+
+/// The newest generation and the older ones, oldest first. Boxed so a generation's
+/// address survives moves of the list.
+struct All<T> {
+    newest: Box<T>,
     #[allow(clippy::vec_box)]
-    all: Mutex<Vec<Box<T>>>,
+    older: Vec<Box<T>>,
 }
 
 impl<T> Generations<T> {
     pub(crate) fn new(first: T) -> Generations<T> {
-        let mut first = Box::new(first);
-        let current = AtomicPtr::new(&mut *first);
+        let mut newest = Box::new(first);
+        let current = AtomicPtr::new(&mut *newest);
         Generations {
             current,
-            all: Mutex::new(vec![first]),
+            all: Mutex::new(All {
+                newest,
+                older: Vec::new(),
+            }),
         }
     }
 
@@ -42,10 +51,19 @@ impl<T> Generations<T> {
         let mut next = Box::new(next);
         let mut all = self.all.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         self.current.store(&mut *next, Ordering::Release);
-        all.push(next);
-        if let Some((_, old)) = all.split_last() {
-            old.iter().for_each(|g| retire(g));
-        }
+        let previous = std::mem::replace(&mut all.newest, next);
+        all.older.push(previous);
+        all.older.iter().for_each(|g| retire(g));
+    }
+
+    /// The newest generation, the others dropped (no call can hold them: this takes
+    /// the owner by value).
+    pub(crate) fn into_current(self) -> T {
+        let all = self
+            .all
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *all.newest
     }
 
     /// How many generations were served (1 + successful reloads).
@@ -53,7 +71,9 @@ impl<T> Generations<T> {
         self.all
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .older
             .len()
+            + 1
     }
 }
 

@@ -138,6 +138,14 @@ impl Proxid {
         Proxid::from_parts(Parts::new(Engine::build(Arc::new(config), source, clock)))
     }
 
+    /// A façade around an identity resolver built by hand (for instance over a
+    /// source of one's own, with [`crate::Resolver::with_source`]): its newest
+    /// configuration, with that configuration's policy and principals. No load-time
+    /// checks, as [`Proxid::with_source`].
+    pub fn from_resolver(resolver: crate::Resolver) -> Proxid {
+        Proxid::from_parts(Parts::new(resolver.into_engine()))
+    }
+
     fn from_parts(parts: Parts) -> Proxid {
         Proxid {
             generations: Generations::new(parts),

@@ -101,6 +101,11 @@ impl Resolver {
         Resolver::from_engine(Engine::build(Arc::new(config), source, clock))
     }
 
+    /// The engine of the newest configuration.
+    pub(crate) fn into_engine(self) -> Engine {
+        self.generations.into_current()
+    }
+
     pub(crate) fn from_engine(engine: Engine) -> Resolver {
         Resolver {
             generations: Generations::new(engine),
