@@ -49,7 +49,10 @@ impl<T> Generations<T> {
     /// (which only finish calls already running), e.g. to free their caches.
     pub(crate) fn push(&self, next: T, retire: impl Fn(&T)) {
         let mut next = Box::new(next);
-        let mut all = self.all.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut all = self
+            .all
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.current.store(&mut *next, Ordering::Release);
         let previous = std::mem::replace(&mut all.newest, next);
         all.older.push(previous);

@@ -112,16 +112,14 @@ pub(crate) fn handshake(resolution: &Resolution, name: &str, assertion: &Asserti
             ),
         }),
         (None, None) => Ok(()),
-        (Some(_), _) | (_, Some(_)) if resolution.require_server_side => {
-            Err(Error::ModeMismatch {
-                detail: format!(
-                    "the client sent IDs it resolved itself for {name:?} (client \
+        (Some(_), _) | (_, Some(_)) if resolution.require_server_side => Err(Error::ModeMismatch {
+            detail: format!(
+                "the client sent IDs it resolved itself for {name:?} (client \
                      [resolution] mode = \"client\"), but this server has \
                      require_server_side = true and resolves every name itself; set \
                      mode = \"server\" on the client, or require_server_side = false here"
-                ),
-            })
-        }
+            ),
+        }),
         (Some(_), Some(gids)) if !gids.is_empty() => Ok(()),
         _ => Err(Error::InvalidArgument(format!(
             "identity assertion for {name:?}: send both uid and gids (primary GID \

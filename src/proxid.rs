@@ -120,7 +120,9 @@ impl Proxid {
     /// As [`Proxid::new`] without the policy's load-time checks, for `proxid doctor`,
     /// which reports each of those problems as a row of its own.
     pub(crate) fn new_unchecked(config: Config) -> Result<Proxid> {
-        Ok(Proxid::from_parts(Parts::new(Engine::new(Arc::new(config))?)))
+        Ok(Proxid::from_parts(Parts::new(Engine::new(Arc::new(
+            config,
+        ))?)))
     }
 
     /// Builds over any source (tests, embedders with their own registry), without
@@ -404,7 +406,9 @@ impl Proxid {
 
     /// The proxy of an impersonation request, from the peer's credentials.
     pub fn pam_proxy(&self, peer_uid: u32, sent_uid: u32, passwd_file: &Path) -> Result<String> {
-        self.parts().pam().pam_proxy(peer_uid, sent_uid, passwd_file)
+        self.parts()
+            .pam()
+            .pam_proxy(peer_uid, sent_uid, passwd_file)
     }
 
     /// A request refused before any rule ran (`filter_users`). Audited.

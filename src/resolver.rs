@@ -146,7 +146,11 @@ impl Engine {
             Mode::Client => Arc::new(LocalSource::new()),
             Mode::Server => Arc::new(LdapSource::new(&config)?),
         };
-        Ok(Engine::build(config, source, Arc::new(SystemClock::default())))
+        Ok(Engine::build(
+            config,
+            source,
+            Arc::new(SystemClock::default()),
+        ))
     }
 
     pub(crate) fn build(

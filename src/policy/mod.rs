@@ -285,8 +285,7 @@ impl Policy {
     pub(crate) fn check_rules(&self) -> Result<usize> {
         let rules = self.rule_set(&hosts::system_lookup)?.len();
         if let Some(log) = &self.config().impersonation.audit_log {
-            audit::check_directory(log)
-                .map_err(|e| Error::config(log.clone(), e.to_string()))?;
+            audit::check_directory(log).map_err(|e| Error::config(log.clone(), e.to_string()))?;
         }
         Ok(rules)
     }

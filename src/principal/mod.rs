@@ -302,8 +302,7 @@ impl Principals {
 
     /// This machine's FQDN, lower-cased (looked up once).
     pub fn local_fqdn(&self) -> &str {
-        self.fqdn
-            .get_or_init(|| Box::new(host::local_fqdn()))
+        self.fqdn.get_or_init(|| Box::new(host::local_fqdn()))
     }
 
     /// The short user name for a Kerberos principal, by the configured auth_to_local rules.

@@ -67,10 +67,10 @@ use std::time::Duration;
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{LdapError, Scope, SearchEntry};
 
-use crate::identity::PasswordCheck;
 use crate::config::{Config, LdapConfig, LdapSchema};
 use crate::error::{Error, Result};
 use crate::fork::PerProcess;
+use crate::identity::PasswordCheck;
 use crate::identity::{ordered_groups, Group, Identity};
 use crate::source::Source;
 

@@ -16,8 +16,8 @@ use ldap3::Ldap;
 use super::pool::unavailable;
 use super::query::{self, UserKey};
 use super::{duration_ms, search, Inner, SOURCE};
-use crate::identity::PasswordCheck;
 use crate::error::{Error, Result};
+use crate::identity::PasswordCheck;
 
 /// The password-policy request/response control.
 const PPOLICY_OID: &str = "1.3.6.1.4.1.42.2.27.8.5.1";
