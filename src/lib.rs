@@ -49,13 +49,19 @@
 //!
 //! How the crate is layered, and where each rule lives, is in ARCHITECTURE.md.
 
+#![warn(missing_docs)]
+
 #[doc(hidden)]
 pub mod auth;
 #[doc(hidden)]
 pub mod cache;
+// Documented by its owner (the config branch); remove the allow at merge.
+#[allow(missing_docs)]
 pub mod config;
 #[doc(hidden)]
 pub mod doctor;
+// Each variant's doc comes with the errors issue (#12 point 4).
+#[allow(missing_docs)]
 pub mod error;
 #[doc(hidden)]
 pub mod ffi;
@@ -77,6 +83,8 @@ pub mod policy;
 pub mod principal;
 mod proxid;
 mod resolver;
+// Documented by its owner (the clock branch); remove the allow at merge.
+#[allow(missing_docs)]
 pub mod source;
 
 pub use config::Config;

@@ -37,7 +37,9 @@ use crate::identity::Identity;
 /// (`["alice",20001,[10001]]`), a second spelling nobody documented.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Assertion {
+    /// The user name the client acts for.
     pub name: String,
+    /// The UID the client resolved (client-side resolution only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
     /// Primary GID first, then the supplementary GIDs.
@@ -86,6 +88,7 @@ impl Assertion {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// Reads the JSON object form; anything else is `InvalidArgument`.
     pub fn from_json(text: &str) -> Result<Assertion> {
         serde_json::from_str(text)
             .map_err(|e| Error::InvalidArgument(format!("identity assertion: {e}")))

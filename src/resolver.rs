@@ -395,7 +395,7 @@ impl Engine {
     }
 }
 
-/// What [`Resolver::prefetch`] warms.
+/// What [`Engine::prefetch`] warms.
 #[derive(Debug, Clone, Copy)]
 pub enum Prefetch<'a> {
     /// Every user the source can list (LDAP: a paged search of the user base).
@@ -406,7 +406,7 @@ pub enum Prefetch<'a> {
     Users(&'a [&'a str]),
 }
 
-/// The outcome of a prefetch.
+/// The outcome of a prefetch ([`Engine::prefetch`]).
 #[derive(Debug, Default)]
 pub struct PrefetchReport {
     /// Identities resolved and now cached.

@@ -5,7 +5,7 @@
 //! In order, each step final:
 //! 1. Input: both names and the host are validated (`InvalidName` /
 //!    `InvalidArgument`, nothing audited).
-//! 2. The mode handshake for both identities, as [`crate::Resolver::accept`] does it for one:
+//! 2. The mode handshake for both identities, as [`crate::Engine::accept`] does it for one:
 //!    a name-only assertion needs `server_side = true`, client-resolved IDs are
 //!    refused under `require_server_side = true`. Every mismatch, the proxy's and the
 //!    user's, is listed in one `ModeMismatch` naming both settings.
@@ -39,17 +39,22 @@ use crate::mode::{self, Assertion, EXACT};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdmitRequest {
+    /// Who acts: the proxy's assertion.
     pub proxy: Assertion,
+    /// For whom: the target user's assertion.
     pub user: Assertion,
+    /// The client's host (an address, or a name resolved forward).
     pub host: String,
 }
 
 impl AdmitRequest {
+    /// Reads the JSON form; unknown fields and malformed input are `InvalidArgument`.
     pub fn from_json(text: &str) -> Result<AdmitRequest> {
         serde_json::from_str(text)
             .map_err(|e| Error::InvalidArgument(format!("admission request: {e}")))
     }
 
+    /// The compact JSON form.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }

@@ -86,9 +86,13 @@ impl Verdict {
 /// A decision with everything the audit log and the caller need.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
+    /// Allowed, denied, or run as the proxy itself.
     pub verdict: Verdict,
+    /// The proxy (the real user) as asked.
     pub proxy: String,
+    /// The target user as asked.
     pub user: String,
+    /// The request's host as given.
     pub host: String,
     /// Who the operation runs as: the target when allowed, the proxy for run-as-self,
     /// empty when denied.

@@ -42,8 +42,11 @@ pub use rules::AuthToLocal;
 /// The principal a program runs as, with its short name and keytab.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProgramPrincipal {
+    /// The principal, `_HOST` replaced by this machine's FQDN.
     pub principal: String,
+    /// Its short name by the auth_to_local rules.
     pub short_name: String,
+    /// Its keytab, when one is configured.
     pub keytab: Option<PathBuf>,
 }
 
@@ -155,8 +158,11 @@ pub fn replace_host(principal: &str, fqdn: &str) -> String {
 /// Where a program's principal comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrincipalSource {
+    /// `[principals.application."NS/APP"]`.
     Application,
+    /// `[principals.namespace.NS]`.
     Namespace,
+    /// `default_principal`.
     Default,
 }
 
