@@ -244,6 +244,19 @@ impl Pam<'_> {
         }
     }
 
+    /// Whether the daemon never serves `req.user`: root, always, and the users in
+    /// `[daemon] filter_users` (the caller then answers with [`Pam::pam_filtered`]).
+    pub fn pam_is_filtered(&self, req: &PamRequest) -> bool {
+        req.user == b"root"
+            || self
+                .policy
+                .config()
+                .daemon
+                .filter_users
+                .iter()
+                .any(|n| n.as_bytes() == req.user)
+    }
+
     /// A request refused before any rule ran (the daemon's `filter_users`): audited
     /// as `user_unknown`, reason `filtered`.
     pub fn pam_filtered(&self, event: PamEvent, req: &PamRequest) -> PamAnswer {

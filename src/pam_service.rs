@@ -137,13 +137,7 @@ impl PamService {
 }
 
 fn is_filtered(resolver: &Proxid, req: &PamRequest) -> bool {
-    req.user == b"root"
-        || resolver
-            .config()
-            .daemon
-            .filter_users
-            .iter()
-            .any(|n| n.as_bytes() == req.user)
+    resolver.pam_is_filtered(req)
 }
 
 fn text(bytes: &[u8]) -> Option<String> {

@@ -411,6 +411,11 @@ impl Proxid {
             .pam_proxy(peer_uid, sent_uid, passwd_file)
     }
 
+    /// Whether the daemon never serves `req.user` (root, `[daemon] filter_users`).
+    pub fn pam_is_filtered(&self, req: &PamRequest) -> bool {
+        self.parts().pam().pam_is_filtered(req)
+    }
+
     /// A request refused before any rule ran (`filter_users`). Audited.
     pub fn pam_filtered(&self, event: PamEvent, req: &PamRequest) -> PamAnswer {
         self.parts().pam().pam_filtered(event, req)
