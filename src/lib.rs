@@ -74,8 +74,7 @@ pub mod homes;
 pub mod id_range;
 pub mod identity;
 mod identity_store;
-#[doc(hidden)]
-pub mod mapr;
+mod mapr;
 pub mod mode;
 #[doc(hidden)]
 pub mod pam_service;

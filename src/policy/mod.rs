@@ -16,8 +16,8 @@
 //!    error. This is proxid's own rule and stricter than Hadoop, which lets
 //!    `groups=*` reach root. It is a refusal even with
 //!    `on_unauthorized = "run-as-self"`.
-//! 5. The proxy-user rules (see [`rules`], [`hosts`] and [`core_site`] for how
-//!    each corner case is read): users before hosts.
+//! 5. The proxy-user rules (see `src/policy/rules.rs`, `hosts.rs` and `core_site.rs`
+//!    for how each corner case is read; scopes in `scopes.rs`): users before hosts.
 //! 6. Not authorized: `deny`, or `run-as-self`: proceed as the proxy itself
 //!    ([`Verdict::RunAsSelf`], the proxy's identity as the effective one; a proxy
 //!    that does not resolve is denied, reason `proxy_not_found`).
@@ -36,12 +36,12 @@
 
 pub mod admit;
 pub(crate) mod audit;
-pub mod core_site;
+pub(crate) mod core_site;
 mod directory;
-pub mod hosts;
+pub(crate) mod hosts;
 pub mod protected;
-pub mod rules;
-pub mod scopes;
+pub(crate) mod rules;
+pub(crate) mod scopes;
 
 #[cfg(test)]
 mod tests;
