@@ -21,23 +21,11 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::identity::validate_name;
-use crate::policy::Verdict;
-use crate::resolver::Resolver;
+use crate::policy::audit;
+use crate::policy::{Directory, Policy, Verdict};
 
-/// What a directory says about a user's password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PasswordCheck {
-    Ok,
-    /// Wrong or empty password (also: a bind the server did not take as the user).
-    WrongPassword,
-    /// No such user in the directory (or one proxid does not speak for).
-    UserUnknown,
-    /// The directory locked the account (ppolicy `accountLocked`, AD `data 775`).
-    Locked,
-    /// The password expired or must be changed after a reset.
-    Expired,
-}
+/// Kept here too: what a directory says about a password is the PAM rules' input.
+pub use crate::identity::PasswordCheck;
 
 /// The answer to a PAM request, in PAM's terms (the module turns it into the
 /// number of its libpam).
@@ -117,7 +105,14 @@ fn unavailable(e: &Error) -> PamAnswer {
     PamAnswer::new(PamCode::AuthinfoUnavail, format!("unavailable: {e}"))
 }
 
-impl Resolver {
+/// The PAM rules over one configuration's directory and policy (the façade pairs
+/// them: [`crate::Proxid`]'s `pam_*` methods).
+pub(crate) struct Pam<'a> {
+    pub(crate) dir: &'a dyn Directory,
+    pub(crate) policy: &'a Policy,
+}
+
+impl Pam<'_> {
     /// Checks `password` for `req.user` with a bind to the directory. Audited.
     pub fn pam_authenticate(&self, req: &PamRequest, password: &[u8]) -> PamAnswer {
         let answer = self.authenticate_inner(req, password);
@@ -137,7 +132,7 @@ impl Resolver {
         let Ok(password) = std::str::from_utf8(password) else {
             return PamAnswer::new(PamCode::AuthErr, "password_not_utf8");
         };
-        match self.source_check_password(&name, password) {
+        match self.dir.check_password(&name, password) {
             Ok(PasswordCheck::Ok) => PamAnswer::new(PamCode::Success, "password_ok"),
             Ok(PasswordCheck::WrongPassword) => PamAnswer::new(PamCode::AuthErr, "wrong_password"),
             Ok(PasswordCheck::UserUnknown) => PamAnswer::new(PamCode::UserUnknown, "not_found"),
@@ -163,7 +158,7 @@ impl Resolver {
             Ok(name) => name,
             Err(answer) => return answer,
         };
-        let allowed = &self.config().pam.allowed_groups;
+        let allowed = &self.policy.config().pam.allowed_groups;
         if allowed.is_empty() {
             return PamAnswer::new(
                 PamCode::PermDenied,
@@ -171,7 +166,7 @@ impl Resolver {
                  [pam] allowed_groups is set in proxid.conf",
             );
         }
-        let identity = match self.resolve(&name) {
+        let identity = match self.dir.resolve(&name) {
             Ok(id) => id,
             Err(Error::NotFound { .. }) => {
                 return PamAnswer::new(PamCode::UserUnknown, "not_found")
@@ -191,7 +186,7 @@ impl Resolver {
     }
 
     /// May `proxy` act as `req.user` (a launcher: su, sudo)? The host is `req.rhost`,
-    /// else `127.0.0.1`. The caller names the proxy with [`Resolver::pam_proxy`].
+    /// else `127.0.0.1`. The caller names the proxy with [`Pam::pam_proxy`].
     /// Allowed is `Success`; denied and run-as-self are `PermDenied` with the reason;
     /// a target that is not valid or not known is `UserUnknown`. Audited.
     pub fn pam_impersonate(&self, req: &PamRequest, proxy: &str) -> PamAnswer {
@@ -214,7 +209,7 @@ impl Resolver {
                 format!("run_as_self: {proxy} asks to run as itself"),
             );
         }
-        match self.decide_unaudited(proxy, user, host) {
+        match self.policy.decide_unaudited(self.dir, proxy, user, host) {
             Ok(d) => match d.verdict {
                 Verdict::Allowed => PamAnswer::new(
                     PamCode::Success,
@@ -245,8 +240,21 @@ impl Resolver {
         let uid = if peer_uid == 0 { sent_uid } else { peer_uid };
         match passwd_name(passwd_file, uid) {
             Some(name) => Ok(name),
-            None => Ok(self.resolve_uid(uid)?.name),
+            None => Ok(self.dir.resolve_uid(uid)?.name),
         }
+    }
+
+    /// Whether the daemon never serves `req.user`: root, always, and the users in
+    /// `[daemon] filter_users` (the caller then answers with [`Pam::pam_filtered`]).
+    pub fn pam_is_filtered(&self, req: &PamRequest) -> bool {
+        req.user == b"root"
+            || self
+                .policy
+                .config()
+                .daemon
+                .filter_users
+                .iter()
+                .any(|n| n.as_bytes() == req.user)
     }
 
     /// A request refused before any rule ran (the daemon's `filter_users`): audited
@@ -274,20 +282,20 @@ impl Resolver {
         let name = validate_name(raw)
             .map_err(|_| PamAnswer::new(PamCode::UserUnknown, "invalid_name"))?
             .to_string();
-        let imp = &self.config().impersonation;
+        let imp = &self.policy.config().impersonation;
         if name == "root"
             || imp.superuser.as_deref() == Some(name.as_str())
             || imp.protected_users.contains(&name)
         {
             return Err(PamAnswer::new(PamCode::UserUnknown, "protected_identity"));
         }
-        if self.source_kind() != "ldap" {
+        if self.dir.source_kind() != "ldap" {
             return Err(PamAnswer::new(
                 PamCode::UserUnknown,
                 "not_served: proxid resolves from the local registry, not a directory",
             ));
         }
-        let identity = match self.resolve(&name) {
+        let identity = match self.dir.resolve(&name) {
             Ok(id) => id,
             Err(Error::NotFound { .. }) => {
                 return Err(PamAnswer::new(PamCode::UserUnknown, "not_found"))
@@ -300,7 +308,7 @@ impl Resolver {
             }
             Err(e) => return Err(unavailable(&e)),
         };
-        match self.protection(&identity) {
+        match self.policy.protection(self.dir, &identity) {
             Ok(None) => Ok(identity.name),
             Ok(Some((rule, why))) => Err(PamAnswer::new(
                 PamCode::UserUnknown,
@@ -312,11 +320,11 @@ impl Resolver {
 
     /// Writes the audit line; an answer that cannot be audited is a refusal.
     fn pam_audited(&self, event: PamEvent, req: &PamRequest, answer: PamAnswer) -> PamAnswer {
-        let Some(path) = &self.config().impersonation.audit_log else {
+        let Some(path) = &self.policy.config().impersonation.audit_log else {
             return answer;
         };
-        let line = pam_audit_line(event, req, &answer, self.clock.wall());
-        match crate::audit::append_text(path, &line) {
+        let line = pam_audit_line(event, req, &answer, self.policy.clock().wall());
+        match audit::append_text(path, &line) {
             Ok(()) => answer,
             Err(e) if answer.code == PamCode::Success => PamAnswer::new(
                 PamCode::PermDenied,
@@ -337,7 +345,7 @@ pub fn pam_audit_line(
     now: SystemTime,
 ) -> String {
     json!({
-        "time": crate::audit::rfc3339_utc(now),
+        "time": audit::rfc3339_utc(now),
         "event": event.as_str(),
         "user": String::from_utf8_lossy(&req.user),
         "service": req.service,

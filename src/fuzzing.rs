@@ -16,7 +16,7 @@ use crate::policy::admit::AdmitRequest;
 use crate::policy::core_site;
 use crate::policy::hosts::{self, MachineList, Strictness};
 use crate::principal::{AuthToLocal, KerberosName};
-use crate::resolver::Resolver;
+use crate::proxid::Proxid;
 use crate::source::ldap::query;
 use crate::source::Source;
 
@@ -181,14 +181,14 @@ impl Source for FixedDirectory {
     }
 }
 
-fn admission_resolver() -> &'static Resolver {
-    static RESOLVER: OnceLock<Resolver> = OnceLock::new();
+fn admission_resolver() -> &'static Proxid {
+    static RESOLVER: OnceLock<Proxid> = OnceLock::new();
     RESOLVER.get_or_init(|| {
         let toml = "[resolution]\nserver_side = true\n\n\
                     [[impersonation.proxy]]\nuser = \"alice\"\nhosts = [\"*\"]\nusers = [\"*\"]\n";
         let config = Config::from_toml(toml, Path::new("/nonexistent/fuzz.conf"))
             .unwrap_or_else(|e| panic!("the fuzz configuration must load: {e}"));
-        Resolver::with_source(config, Arc::new(FixedDirectory))
+        Proxid::with_source(config, Arc::new(FixedDirectory))
     })
 }
 

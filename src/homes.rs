@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::resolver::{Prefetch, Resolver};
+use crate::resolver::{Engine, Prefetch};
 use crate::source::local_list;
 
 /// The mode given to a new home directory unless `--mode` says otherwise.
@@ -40,7 +40,7 @@ pub enum Selection<'a> {
 
 /// The user names a selection covers, sorted for a group or all users, in the order
 /// given otherwise, each once. An unknown group is `NotFound`.
-pub fn members(resolver: &Resolver, selection: Selection<'_>) -> Result<Vec<String>> {
+pub fn members(resolver: &Engine, selection: Selection<'_>) -> Result<Vec<String>> {
     let ldap = resolver.source_kind() == "ldap";
     let mut names = match selection {
         Selection::Names(names) => {
@@ -78,7 +78,7 @@ pub struct Target {
 }
 
 /// Resolves `name` into a [`Target`]; the error is the reason to skip it.
-pub fn target(resolver: &Resolver, name: &str) -> std::result::Result<Target, String> {
+pub fn target(resolver: &Engine, name: &str) -> std::result::Result<Target, String> {
     match resolver.resolve(name) {
         Ok(id) => {
             let group = id

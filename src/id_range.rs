@@ -13,7 +13,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// `lo..=hi`, both inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IdRange {
+    /// The first ID in the range.
     pub lo: u32,
+    /// The last ID in the range (inclusive).
     pub hi: u32,
 }
 
@@ -52,6 +54,7 @@ impl IdRange {
         Ok(IdRange { lo, hi })
     }
 
+    /// Whether `id` is in the range, both ends included.
     pub fn contains(&self, id: u32) -> bool {
         self.lo <= id && id <= self.hi
     }

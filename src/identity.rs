@@ -10,19 +10,24 @@ pub struct Group {
     /// The group's name, or its GID in decimal when no group entry exists
     /// (what `id -Gn` and `hdfs groups` print in that case).
     pub name: String,
+    /// The group's GID.
     pub gid: u32,
 }
 
 /// A resolved user: the numbers a client presents and a server acts as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
+    /// The user name, as the source spells it.
     pub name: String,
+    /// The UID.
     pub uid: u32,
     /// Primary GID; always equal to `groups[0].gid`.
     pub gid: u32,
     /// Primary group first, then supplementary groups, without duplicates.
     pub groups: Vec<Group>,
+    /// The home directory, as the source gives it.
     pub home: String,
+    /// The login shell, as the source gives it.
     pub shell: String,
     /// Which source answered: "local" or "ldap".
     pub source: String,
@@ -57,6 +62,22 @@ pub fn ordered_groups(primary: Group, others: impl IntoIterator<Item = Group>) -
         }
     }
     groups
+}
+
+/// What a directory says about a user's password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordCheck {
+    /// The password is right.
+    Ok,
+    /// Wrong or empty password (also: a bind the server did not take as the user).
+    WrongPassword,
+    /// No such user in the directory (or one proxid does not speak for).
+    UserUnknown,
+    /// The directory locked the account (ppolicy `accountLocked`, AD `data 775`).
+    Locked,
+    /// The password expired or must be changed after a reset.
+    Expired,
 }
 
 #[cfg(test)]

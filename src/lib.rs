@@ -1,5 +1,34 @@
-//! proxid: turn a user name into UID, primary GID and supplementary GIDs (from the
-//! local OS registry or from LDAP), and decide Hadoop-style impersonation requests.
+//! proxid: who a user is, and who may act as whom.
+//!
+//! proxid turns a user name into UID, primary GID and supplementary GIDs (from the
+//! local OS registry or from LDAP), maps Kerberos principals to short names
+//! (Hadoop's auth_to_local), and decides Hadoop-style impersonation requests
+//! ("may `livy` act as `alice` from 10.0.0.5?"), fail closed, with an audit line.
+//!
+//! # Start here: [`Proxid`]
+//!
+//! One [`Proxid`] is built from one [`Config`] (`/etc/proxid.conf`, TOML) and offers
+//! every operation: [`Proxid::resolve`], [`Proxid::authorize`], [`Proxid::admit`],
+//! [`Proxid::short_name`], [`Proxid::reload`], ... It is `Send + Sync` and cheap to
+//! share; the C ABI, the Java API, the `proxid` CLI and the `proxidd` daemon each hold
+//! one.
+//!
+//! ```no_run
+//! let proxid = proxid::Proxid::open(None)?; // PROXID_CONF, else /etc/proxid.conf
+//! let alice = proxid.resolve("alice")?;
+//! println!("{} uid={} gids={:?}", alice.name, alice.uid, alice.gids());
+//!
+//! let decision = proxid.authorize("livy", "alice", "10.0.0.5")?;
+//! if decision.verdict == proxid::Verdict::Allowed {
+//!     println!("run as {}", decision.effective_user);
+//! }
+//! # Ok::<(), proxid::Error>(())
+//! ```
+//!
+//! # Only identities: [`Resolver`]
+//!
+//! A program that only needs identities can hold a [`Resolver`]: the same lookups,
+//! cache and mode handshake ([`mode`]), no policy.
 //!
 //! ```no_run
 //! let resolver = proxid::Resolver::open(None)?;
@@ -7,36 +36,59 @@
 //! println!("{} uid={} gids={:?}", alice.name, alice.uid, alice.gids());
 //! # Ok::<(), proxid::Error>(())
 //! ```
+//!
+//! # What comes back
+//!
+//! - [`Identity`] and [`Group`]: a resolved user and its groups.
+//! - [`Decision`] and [`Verdict`]: an impersonation decision, with the rule and the
+//!   reason ([`policy`] documents the order of checks).
+//! - [`Assertion`] and [`AdmitRequest`]: what a client sends a server ([`mode`]).
+//! - [`ProgramPrincipal`], [`principal::KerberosName`], [`principal::AuthToLocal`]:
+//!   Kerberos principals ([`principal`]).
+//! - [`Error`]: one enum; each variant says what the caller does about it.
+//!
+//! How the crate is layered, and where each rule lives, is in ARCHITECTURE.md.
 
+#![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-pub mod audit;
+#[doc(hidden)]
 pub mod auth;
+#[doc(hidden)]
 pub mod cache;
 pub mod clock;
+#[allow(missing_docs)] // TODO(#12): document every config field
 pub mod config;
+#[doc(hidden)]
 pub mod doctor;
+// Each variant's doc comes with the errors issue (#12 point 4).
+#[allow(missing_docs)]
 pub mod error;
+#[doc(hidden)]
 pub mod ffi;
 mod fork;
 #[doc(hidden)]
 pub mod fuzzing;
+mod generations;
+#[doc(hidden)]
 pub mod homes;
 pub mod id_range;
 pub mod identity;
 mod identity_store;
 pub mod mode;
 mod names;
+#[doc(hidden)]
 pub mod pam_service;
 pub mod policy;
 pub mod principal;
-pub mod resolver;
+mod proxid;
+mod resolver;
+#[allow(missing_docs)] // TODO(#12): document the LDAP source's public items
 pub mod source;
 #[doc(hidden)]
 pub mod testing;
 
-pub use config::mapr;
 pub use config::Config;
 pub use error::{Error, Result};
 pub use identity::{Group, Identity};
@@ -44,4 +96,5 @@ pub use mode::Assertion;
 pub use policy::admit::AdmitRequest;
 pub use policy::{Decision, ProxyRules, Verdict};
 pub use principal::ProgramPrincipal;
+pub use proxid::Proxid;
 pub use resolver::{Engine, Prefetch, PrefetchReport, Resolver};

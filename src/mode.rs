@@ -26,10 +26,9 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Mode;
+use crate::config::Resolution;
 use crate::error::{Error, Result};
-use crate::identity::{validate_name, Identity};
-use crate::resolver::Engine;
+use crate::identity::Identity;
 
 /// What a client sends to say who it acts for: the name, plus the IDs it resolved
 /// locally (client-side resolution) or nothing else (server-side resolution).
@@ -38,7 +37,9 @@ use crate::resolver::Engine;
 /// (`["alice",20001,[10001]]`), a second spelling nobody documented.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Assertion {
+    /// The user name the client acts for.
     pub name: String,
+    /// The UID the client resolved (client-side resolution only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
     /// Primary GID first, then the supplementary GIDs.
@@ -87,6 +88,7 @@ impl Assertion {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// Reads the JSON object form; anything else is `InvalidArgument`.
     pub fn from_json(text: &str) -> Result<Assertion> {
         serde_json::from_str(text)
             .map_err(|e| Error::InvalidArgument(format!("identity assertion: {e}")))
@@ -98,88 +100,43 @@ impl Assertion {
     }
 }
 
-impl Engine {
-    /// Client side: the assertion the configured mode calls for.
-    pub fn assert(&self, name: &str) -> Result<Assertion> {
-        let name = validate_name(name.as_bytes())?;
-        match self.config().resolution.mode {
-            Mode::Client => {
-                let id = self.resolve(name)?;
-                Ok(Assertion {
-                    uid: Some(id.uid),
-                    gids: Some(id.gids()),
-                    name: id.name,
-                })
-            }
-            Mode::Server => Ok(Assertion {
-                name: name.to_string(),
-                uid: None,
-                gids: None,
-            }),
-        }
+/// The mode handshake alone: whether a server with these `[resolution]` settings
+/// takes an assertion of this shape (`ModeMismatch` naming both settings, or
+/// `InvalidArgument` for a half-sent one). Resolves nothing.
+pub(crate) fn handshake(resolution: &Resolution, name: &str, assertion: &Assertion) -> Result<()> {
+    let server_side = resolution.server_side;
+    match (assertion.uid, &assertion.gids) {
+        (None, None) if !server_side => Err(Error::ModeMismatch {
+            detail: format!(
+                "the client sent only the name {name:?}, asking the server to resolve it \
+                 (client [resolution] mode = \"server\"), but this server has \
+                 [resolution] server_side = false; set server_side = true here, or \
+                 mode = \"client\" on the client"
+            ),
+        }),
+        (None, None) => Ok(()),
+        (Some(_), _) | (_, Some(_)) if resolution.require_server_side => Err(Error::ModeMismatch {
+            detail: format!(
+                "the client sent IDs it resolved itself for {name:?} (client \
+                     [resolution] mode = \"client\"), but this server has \
+                     require_server_side = true and resolves every name itself; set \
+                     mode = \"server\" on the client, or require_server_side = false here"
+            ),
+        }),
+        (Some(_), Some(gids)) if !gids.is_empty() => Ok(()),
+        _ => Err(Error::InvalidArgument(format!(
+            "identity assertion for {name:?}: send both uid and gids (primary GID \
+             first), or neither for server-side resolution"
+        ))),
     }
+}
 
-    /// Server side: the identity to act as for `assertion`, or why not.
-    pub fn accept(&self, assertion: &Assertion) -> Result<Identity> {
-        let name = validate_name(assertion.name.as_bytes())?;
-        self.handshake(name, assertion)?;
-        let (id, differences) = self.compare_ids(name, assertion)?;
-        if differences.is_empty() {
-            Ok(id)
-        } else {
-            Err(Error::IdentityMismatch {
-                name: name.to_string(),
-                detail: format!("{} ({EXACT})", differences.join("; ")),
-            })
-        }
-    }
-
-    /// The mode handshake alone: whether this server takes an assertion of this shape
-    /// (`ModeMismatch` naming both settings, or `InvalidArgument` for a half-sent
-    /// one). Resolves nothing.
-    pub(crate) fn handshake(&self, name: &str, assertion: &Assertion) -> Result<()> {
-        let server_side = self.config().resolution.server_side;
-        match (assertion.uid, &assertion.gids) {
-            (None, None) if !server_side => Err(Error::ModeMismatch {
-                detail: format!(
-                    "the client sent only the name {name:?}, asking the server to resolve it \
-                     (client [resolution] mode = \"server\"), but this server has \
-                     [resolution] server_side = false; set server_side = true here, or \
-                     mode = \"client\" on the client"
-                ),
-            }),
-            (None, None) => Ok(()),
-            (Some(_), _) | (_, Some(_)) if self.config().resolution.require_server_side => {
-                Err(Error::ModeMismatch {
-                    detail: format!(
-                        "the client sent IDs it resolved itself for {name:?} (client \
-                         [resolution] mode = \"client\"), but this server has \
-                         require_server_side = true and resolves every name itself; set \
-                         mode = \"server\" on the client, or require_server_side = false here"
-                    ),
-                })
-            }
-            (Some(_), Some(gids)) if !gids.is_empty() => Ok(()),
-            _ => Err(Error::InvalidArgument(format!(
-                "identity assertion for {name:?}: send both uid and gids (primary GID \
-                 first), or neither for server-side resolution"
-            ))),
-        }
-    }
-
-    /// Resolves the asserted name here and lists every way the client's IDs (when it
-    /// sent any) differ from that resolution. `NotFound` when the name is unknown.
-    pub(crate) fn compare_ids(
-        &self,
-        name: &str,
-        assertion: &Assertion,
-    ) -> Result<(Identity, Vec<String>)> {
-        let id = self.resolve(name)?;
-        let differences = match (assertion.uid, &assertion.gids) {
-            (Some(uid), Some(gids)) => differences(uid, gids, &id),
-            _ => Vec::new(),
-        };
-        Ok((id, differences))
+/// Every way the IDs the client sent (when it sent any) differ from `server`, the
+/// server's own resolution of the asserted name, in words.
+pub(crate) fn differences(assertion: &Assertion, server: &Identity) -> Vec<String> {
+    match (assertion.uid, &assertion.gids) {
+        (Some(uid), Some(gids)) => id_differences(uid, gids, server),
+        _ => Vec::new(),
     }
 }
 
@@ -187,7 +144,7 @@ impl Engine {
 pub(crate) const EXACT: &str = "client-resolved IDs must equal the server's resolution exactly";
 
 /// Every way the client's IDs differ from the server's identity, in words.
-fn differences(uid: u32, gids: &[u32], server: &Identity) -> Vec<String> {
+fn id_differences(uid: u32, gids: &[u32], server: &Identity) -> Vec<String> {
     let mut out = Vec::new();
     if uid != server.uid {
         out.push(format!("uid: client {uid}, server {}", server.uid));

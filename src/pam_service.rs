@@ -13,7 +13,7 @@ use proxid_proto::{Request, Response};
 use zeroize::Zeroize;
 
 use crate::auth::{PamAnswer, PamCode, PamEvent, PamRequest, Throttle};
-use crate::resolver::Resolver;
+use crate::proxid::Proxid;
 
 /// Linux-PAM's numbers for the codes the daemon answers with.
 pub fn pam_number(code: PamCode) -> u32 {
@@ -56,7 +56,7 @@ impl PamService {
     /// thread for the directory round trips (and the throttle's delay).
     pub fn answer(
         &self,
-        resolver: &Resolver,
+        resolver: &Proxid,
         request: &mut Request,
         peer_uid: u32,
     ) -> Option<Response> {
@@ -118,33 +118,27 @@ impl PamService {
         })
     }
 
-    fn authenticate(&self, resolver: &Resolver, req: &PamRequest, password: &[u8]) -> PamAnswer {
+    fn authenticate(&self, resolver: &Proxid, req: &PamRequest, password: &[u8]) -> PamAnswer {
         if is_filtered(resolver, req) {
             return resolver.pam_filtered(PamEvent::Auth, req);
         }
         let user = String::from_utf8_lossy(&req.user).into_owned();
         let delay = self
             .throttle
-            .delay(req.peer_uid, &user, resolver.clock.now());
+            .delay(req.peer_uid, &user, resolver.resolver().clock.now());
         if !delay.is_zero() {
             std::thread::sleep(delay);
         }
         let answer = resolver.pam_authenticate(req, password);
         let failed = matches!(answer.code, PamCode::AuthErr);
         self.throttle
-            .record(req.peer_uid, &user, failed, resolver.clock.now());
+            .record(req.peer_uid, &user, failed, resolver.resolver().clock.now());
         answer
     }
 }
 
-fn is_filtered(resolver: &Resolver, req: &PamRequest) -> bool {
-    req.user == b"root"
-        || resolver
-            .config()
-            .daemon
-            .filter_users
-            .iter()
-            .any(|n| n.as_bytes() == req.user)
+fn is_filtered(resolver: &Proxid, req: &PamRequest) -> bool {
+    resolver.pam_is_filtered(req)
 }
 
 fn text(bytes: &[u8]) -> Option<String> {

@@ -1,15 +1,20 @@
-//! The one `Resolver` every front door (Rust, CLI, C, Java, NSS) goes through.
+//! The identity layer: names and UIDs to identities, groups, the cache in front of
+//! the source, and the server side of the mode handshake. No policy here: the
+//! impersonation rules ([`crate::policy`]) reach identities through the
+//! `policy::Directory` trait, and [`crate::Proxid`] puts the two (and the
+//! principals) together.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::cache::{Cache, Freshness};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Mode};
 use crate::error::{Error, Result};
-use crate::identity::{validate_name, Group, Identity};
+use crate::generations::Generations;
+use crate::identity::{validate_name, Group, Identity, PasswordCheck};
 use crate::identity_store::{Interner, StoredIdentity};
+use crate::mode::Assertion;
 use crate::source::ldap::LdapSource;
 use crate::source::local::LocalSource;
 use crate::source::Source;
@@ -18,21 +23,15 @@ use crate::source::Source;
 /// Cheap to share: `Send + Sync`, every method takes `&self`.
 ///
 /// A resolver can be reloaded ([`Resolver::reload`]): each configuration is one
-/// [`Engine`] (source, caches, rules), and the resolver lends out the newest one
+/// [`Engine`] (source and caches), and the resolver lends out the newest one
 /// through `Deref`, so every method of [`Engine`] is a method of the resolver.
+/// For impersonation decisions and principals as well, use [`crate::Proxid`].
 pub struct Resolver {
-    /// The engine new calls use.
-    current: AtomicPtr<Engine>,
-    /// Every engine this resolver has served, oldest first. Kept until the resolver is
-    /// dropped because a call that started before a reload holds a plain reference to
-    /// its engine for as long as it runs (it finishes on the old configuration).
-    /// Boxed so an engine's address survives the vector growing.
-    #[allow(clippy::vec_box)]
-    generations: Mutex<Vec<Box<Engine>>>,
+    generations: Generations<Engine>,
 }
 
-/// One configuration's resolver state: its source, caches and parsed rules. Reached
-/// through [`Resolver`] (`Deref`); a call runs entirely on the engine it started on.
+/// One configuration's identity state: its source and caches. Reached through
+/// [`Resolver`] (`Deref`); a call runs entirely on the engine it started on.
 pub struct Engine {
     config: Arc<Config>,
     source: Arc<dyn Source>,
@@ -46,12 +45,6 @@ pub struct Engine {
     /// Group name -> group.
     groups: Cache<String, Group, Group>,
     interner: Interner,
-    /// Proxy-user rules, built on the first impersonation decision.
-    pub(crate) policy: crate::policy::PolicyCell,
-    /// auth_to_local rules parsed once (see `principal`).
-    pub(crate) principals: crate::principal::Principals,
-    /// Set once the `uids`/`gids` scopes were checked against the protected IDs.
-    pub(crate) scopes_checked: std::sync::atomic::AtomicBool,
     /// The caches' clock, also the audit log's.
     pub(crate) clock: Arc<dyn Clock>,
 }
@@ -66,9 +59,7 @@ impl std::ops::Deref for Resolver {
     type Target = Engine;
 
     fn deref(&self) -> &Engine {
-        // SAFETY: `current` always points into a Box held by `generations`, which
-        // are never dropped or moved out before the resolver itself.
-        unsafe { &*self.current.load(Ordering::Acquire) }
+        self.generations.current()
     }
 }
 
@@ -88,27 +79,10 @@ impl Resolver {
         Resolver::new(Config::load(path)?)
     }
 
-    /// Builds a resolver from a validated configuration. Fails (`Error::Config`)
-    /// when a protected name is malformed or resolves nowhere
-    /// (see [`crate::policy::protected`]).
+    /// Builds a resolver from a validated configuration: the LDAP source in server
+    /// mode (`Error::Config` when it cannot be set up), else the local registry.
     pub fn new(config: Config) -> Result<Resolver> {
-        let resolver = Resolver::new_unchecked(config)?;
-        resolver.check_protected_names()?;
-        // A scope covering a protected ID is refused when the configuration is loaded.
-        resolver.check_scopes()?;
-        Ok(resolver)
-    }
-
-    /// As [`Resolver::new`] without the policy's load-time checks, for `proxid doctor`,
-    /// which reports each of those problems as a row of its own.
-    pub(crate) fn new_unchecked(config: Config) -> Result<Resolver> {
-        config.validate()?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
-        let source: Arc<dyn Source> = match config.resolution.mode {
-            Mode::Client => Arc::new(LocalSource::new()),
-            Mode::Server => Arc::new(LdapSource::with_clock(&config, clock.clone())?),
-        };
-        Ok(Resolver::with_source_and_clock(config, source, clock))
+        Ok(Resolver::from_engine(Engine::new(Arc::new(config))?))
     }
 
     /// Builds a resolver over any source (tests, embedders with their own registry).
@@ -124,26 +98,27 @@ impl Resolver {
         source: Arc<dyn Source>,
         clock: Arc<dyn Clock>,
     ) -> Resolver {
-        Resolver::from_engine(Engine::build(config, source, clock))
+        Resolver::from_engine(Engine::build(Arc::new(config), source, clock))
     }
 
-    fn from_engine(engine: Engine) -> Resolver {
-        let mut engine = Box::new(engine);
-        let current = AtomicPtr::new(&mut *engine);
+    /// The engine of the newest configuration.
+    pub(crate) fn into_engine(self) -> Engine {
+        self.generations.into_current()
+    }
+
+    pub(crate) fn from_engine(engine: Engine) -> Resolver {
         Resolver {
-            current,
-            generations: Mutex::new(vec![engine]),
+            generations: Generations::new(engine),
         }
     }
 
     /// Reloads the configuration: `path`, or with `None` the file the current
     /// configuration came from (else `PROXID_CONF`, `/etc/proxid.conf`, the default).
-    /// A configuration that does not load or validate (including a scope covering a
-    /// protected ID) is refused with its error, and the current one keeps serving.
-    /// Calls already running finish on the configuration they started with; calls
-    /// made after this returns `Ok` use the new one, with an empty cache. The new
-    /// configuration brings its own source (LDAP or local), also for a resolver that
-    /// was built over another one with [`Resolver::with_source`].
+    /// A configuration that does not load or validate is refused with its error, and
+    /// the current one keeps serving. Calls already running finish on the
+    /// configuration they started with; calls made after this returns `Ok` use the
+    /// new one, with an empty cache. The new configuration brings its own source
+    /// (LDAP or local), also for a resolver built with [`Resolver::with_source`].
     pub fn reload(&self, path: Option<&Path>) -> Result<()> {
         let path = path
             .map(Path::to_path_buf)
@@ -153,38 +128,39 @@ impl Resolver {
 
     /// As [`Resolver::reload`] from a configuration already loaded.
     pub fn reload_config(&self, config: Config) -> Result<()> {
-        let next = Resolver::new(config)?;
-        let mut next = next
-            .generations
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut engine = next
-            .pop()
-            .ok_or_else(|| Error::InvalidArgument("reload: no configuration was built".into()))?;
-        let mut generations = self
-            .generations
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.current.store(&mut *engine, Ordering::Release);
-        generations.push(engine);
-        // The old engines only finish calls already running: free their caches.
-        for old in &generations[..generations.len() - 1] {
-            old.invalidate(None);
-        }
+        let engine = Engine::with_clock(Arc::new(config), self.clock.clone())?;
+        self.generations.push(engine, |old| old.invalidate(None));
         Ok(())
     }
 
     /// How many configurations this resolver has loaded (1 + successful reloads).
     pub fn generation(&self) -> usize {
-        self.generations
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .len()
+        self.generations.count()
     }
 }
 
 impl Engine {
-    fn build(config: Config, source: Arc<dyn Source>, clock: Arc<dyn Clock>) -> Engine {
+    /// The engine for `config`, over the source it selects.
+    pub(crate) fn new(config: Arc<Config>) -> Result<Engine> {
+        Engine::with_clock(config, Arc::new(SystemClock::default()))
+    }
+
+    /// As [`Engine::new`], on `clock` (a reload keeps the clock it was built on).
+    pub(crate) fn with_clock(config: Arc<Config>, clock: Arc<dyn Clock>) -> Result<Engine> {
+        // A Config changed after loading is checked again (see `Config::validate`).
+        config.validate()?;
+        let source: Arc<dyn Source> = match config.resolution.mode {
+            Mode::Client => Arc::new(LocalSource::new()),
+            Mode::Server => Arc::new(LdapSource::with_clock(&config, clock.clone())?),
+        };
+        Ok(Engine::build(config, source, clock))
+    }
+
+    pub(crate) fn build(
+        config: Arc<Config>,
+        source: Arc<dyn Source>,
+        clock: Arc<dyn Clock>,
+    ) -> Engine {
         Engine {
             by_name: Cache::new(config.cache.clone(), clock.clone(), |name, stored| {
                 stored.to_identity(name)
@@ -197,16 +173,18 @@ impl Engine {
             }),
             clock,
             interner: Interner::default(),
-            principals: crate::principal::Principals::new(&config),
-            config: Arc::new(config),
+            config,
             source,
-            policy: Default::default(),
-            scopes_checked: Default::default(),
         }
     }
 
     /// The configuration this engine runs on.
     pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The configuration, shared with the other parts built from it.
+    pub(crate) fn shared_config(&self) -> &Arc<Config> {
         &self.config
     }
 
@@ -258,12 +236,8 @@ impl Engine {
     }
 
     /// Checks a user's password with the source (LDAP: a bind as the user). Never
-    /// cached; see [`crate::auth`] for the rules around it.
-    pub(crate) fn source_check_password(
-        &self,
-        name: &str,
-        password: &str,
-    ) -> Result<crate::auth::PasswordCheck> {
+    /// cached; the PAM rules around it are in `auth`.
+    pub(crate) fn check_password(&self, name: &str, password: &str) -> Result<PasswordCheck> {
         self.source.check_password(name, password)
     }
 
@@ -386,7 +360,47 @@ impl Engine {
     }
 }
 
-/// What [`Resolver::prefetch`] warms.
+impl Engine {
+    /// Client side of the mode handshake ([`crate::mode`]): the assertion the
+    /// configured mode calls for.
+    pub fn assert(&self, name: &str) -> Result<Assertion> {
+        let name = validate_name(name.as_bytes())?;
+        match self.config().resolution.mode {
+            Mode::Client => {
+                let id = self.resolve(name)?;
+                Ok(Assertion {
+                    uid: Some(id.uid),
+                    gids: Some(id.gids()),
+                    name: id.name,
+                })
+            }
+            Mode::Server => Ok(Assertion {
+                name: name.to_string(),
+                uid: None,
+                gids: None,
+            }),
+        }
+    }
+
+    /// Server side of the mode handshake ([`crate::mode`]): the identity to act as
+    /// for `assertion`, or why not.
+    pub fn accept(&self, assertion: &Assertion) -> Result<Identity> {
+        let name = validate_name(assertion.name.as_bytes())?;
+        crate::mode::handshake(&self.config().resolution, name, assertion)?;
+        let id = self.resolve(name)?;
+        let differences = crate::mode::differences(assertion, &id);
+        if differences.is_empty() {
+            Ok(id)
+        } else {
+            Err(Error::IdentityMismatch {
+                name: name.to_string(),
+                detail: format!("{} ({})", differences.join("; "), crate::mode::EXACT),
+            })
+        }
+    }
+}
+
+/// What [`Engine::prefetch`] warms.
 #[derive(Debug, Clone, Copy)]
 pub enum Prefetch<'a> {
     /// Every user the source can list (LDAP: a paged search of the user base).
@@ -397,7 +411,7 @@ pub enum Prefetch<'a> {
     Users(&'a [&'a str]),
 }
 
-/// The outcome of a prefetch.
+/// The outcome of a prefetch ([`Engine::prefetch`]).
 #[derive(Debug, Default)]
 pub struct PrefetchReport {
     /// Identities resolved and now cached.

@@ -1,4 +1,4 @@
-//! `Resolver::admit`, the server side in one call, in every combination of what the
+//! `Proxid::admit`, the server side in one call, in every combination of what the
 //! client sends (name + IDs in client mode, name only in server mode, for the proxy
 //! and the target separately) and how the server is set (`server_side` off, on,
 //! `require_server_side`), with matching and mismatching proxy and target IDs:
@@ -10,7 +10,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use proxid::{AdmitRequest, Assertion, Config, Identity, Resolver, Verdict};
+use proxid::{AdmitRequest, Assertion, Config, Identity, Proxid, Verdict};
 use support::slapd::{Schema, Slapd};
 
 /// What the server is set to.
@@ -90,7 +90,7 @@ fn audit_lines(path: &Path) -> usize {
 
 /// Runs the whole matrix against `open(server setting, audit log path)`, for
 /// `proxy` acting as `user` (allowed by the rules `open` writes).
-fn matrix(open: &dyn Fn(Server, &Path) -> Resolver, proxy: &Identity, user: &Identity) {
+fn matrix(open: &dyn Fn(Server, &Path) -> Proxid, proxy: &Identity, user: &Identity) {
     let sents = [Sent::Name, Sent::Ids, Sent::WrongIds];
     let dir = tempfile::tempdir().unwrap();
     let mut runs = 0;
@@ -248,7 +248,7 @@ fn matrix(open: &dyn Fn(Server, &Path) -> Resolver, proxy: &Identity, user: &Ide
 /// Scopes by number against the same registry: `open(scope lines)` builds a
 /// server_side resolver whose one rule lets `proxy` act as whoever the scope
 /// covers, with `proxy` itself protected.
-fn scopes(open: &dyn Fn(&str) -> proxid::Result<Resolver>, proxy: &Identity, user: &Identity) {
+fn scopes(open: &dyn Fn(&str) -> proxid::Result<Proxid>, proxy: &Identity, user: &Identity) {
     let name_only = |id: &Identity| Assertion {
         name: id.name.clone(),
         uid: None,
@@ -341,7 +341,7 @@ fn admit_matrix_against_slapd() {
         let text = conf_text("mode = \"server\"\n", &ldap, server, audit, "dave", "bob");
         let path = dir.path().join("proxid.conf");
         std::fs::write(&path, &text).unwrap();
-        Resolver::new(Config::from_toml(&text, &path).unwrap()).unwrap()
+        Proxid::new(Config::from_toml(&text, &path).unwrap()).unwrap()
     };
     let r = open(Server::Lenient, &dir.path().join("x"));
     // alice is listed in a GID 0 group, so she is protected: bob is the target.
@@ -355,7 +355,7 @@ fn admit_matrix_against_slapd() {
     scopes(
         &|scope| {
             let text = scope_text("mode = \"server\"\n", &ldap, "dave", scope);
-            Resolver::new(Config::from_toml(&text, &path)?)
+            Proxid::new(Config::from_toml(&text, &path)?)
         },
         &dave,
         &alice,
@@ -378,7 +378,7 @@ fn inner_local_nss_matrix() {
             "pxadm-proxy",
             "pxadm-user",
         );
-        Resolver::new(Config::from_toml(&text, &dir.path().join("proxid.conf")).unwrap()).unwrap()
+        Proxid::new(Config::from_toml(&text, &dir.path().join("proxid.conf")).unwrap()).unwrap()
     };
     let r = open(Server::Lenient, &dir.path().join("x"));
     let (proxy, user) = (
@@ -394,7 +394,7 @@ fn inner_local_nss_matrix() {
     scopes(
         &|scope| {
             let text = scope_text("mode = \"client\"\n", "", "pxadm-proxy", scope);
-            Resolver::new(Config::from_toml(&text, &path)?)
+            Proxid::new(Config::from_toml(&text, &path)?)
         },
         &proxy,
         &user,

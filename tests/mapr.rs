@@ -244,14 +244,14 @@ fn daemon_user_decides_as_the_superuser() {
     let d = Dir::new();
     let daemon = daemon_conf(&d, "mapr.daemon.user=mapr\n", 0o644);
     let (_, c) = d.conf(&format!("[impersonation]\nmapr_daemon_conf = {daemon:?}\n"));
-    let r = with_config(
+    let r = proxid::Proxid::from_resolver(with_config(
         c.unwrap(),
         vec![
             user("root", 0, &[("root", 0)]),
             user("mapr", 5000, &[("mapr", 5000), ("root", 0)]),
             user("alice", 1001, &[("alice", 1001)]),
         ],
-    );
+    ));
     for target in ["alice", "root"] {
         let d = r.authorize("mapr", target, "10.0.0.7").unwrap();
         assert_eq!(d.verdict, Verdict::Allowed, "{d:?}");

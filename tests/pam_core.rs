@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use proxid::auth::{PamCode, PamRequest};
-use proxid::Resolver;
+use proxid::Proxid;
 use support::slapd::Slapd;
 use support::ConfFile;
 
@@ -23,7 +23,7 @@ const TAIL: &str = "[pam]\nallowed_groups = [\"jupyterusers\"]\n\n\
                     [[impersonation.proxy]]\nuser = \"jupyter\"\nhosts = [\"127.0.0.1\"]\n\
                     groups = [\"jupyterusers\"]\n";
 
-fn resolver_with(uri: &str, tail: &str) -> (ConfFile, Resolver) {
+fn resolver_with(uri: &str, tail: &str) -> (ConfFile, Proxid) {
     let conf = support::pam::conf(server(), uri, tail);
     let audit = conf.dir.path().join("audit.jsonl");
     let text = std::fs::read_to_string(&conf.path).unwrap();
@@ -35,12 +35,12 @@ fn resolver_with(uri: &str, tail: &str) -> (ConfFile, Resolver) {
         ),
     );
     std::fs::write(&conf.path, text).unwrap();
-    let r = Resolver::new(conf.config()).expect("resolver");
+    let r = Proxid::new(conf.config()).expect("resolver");
     (conf, r)
 }
 
-fn resolver() -> &'static (ConfFile, Resolver) {
-    static R: OnceLock<(ConfFile, Resolver)> = OnceLock::new();
+fn resolver() -> &'static (ConfFile, Proxid) {
+    static R: OnceLock<(ConfFile, Proxid)> = OnceLock::new();
     R.get_or_init(|| resolver_with(&server().ldaps_uri, TAIL))
 }
 
@@ -138,7 +138,7 @@ fn starttls_binds_and_plain_ldap_is_refused_for_passwords() {
 
     let plain = s.ldap_uri.replace("127.0.0.1", "localhost");
     let conf = support::pam::conf(s, &plain, "starttls = true\n");
-    let r = Resolver::new(conf.config()).unwrap();
+    let r = Proxid::new(conf.config()).unwrap();
     assert_eq!(
         r.pam_authenticate(&req("alice"), b"alice-pw").code,
         PamCode::Success
@@ -158,7 +158,7 @@ fn directory_down_is_unavailable_within_the_timeout() {
         .replace("operation_timeout = \"3s\"", "operation_timeout = \"1s\"")
         .replace("connect_timeout = \"2s\"", "connect_timeout = \"1s\"");
     std::fs::write(&conf.path, text).unwrap();
-    let r = Resolver::new(conf.config()).unwrap();
+    let r = Proxid::new(conf.config()).unwrap();
     #[allow(clippy::disallowed_methods)] // real time: the throttle really sleeps
     let start = Instant::now();
     let got = r.pam_authenticate(&req("alice"), b"alice-pw");
@@ -170,7 +170,7 @@ fn directory_down_is_unavailable_within_the_timeout() {
     );
     let dead = support::dead_uri();
     let conf = support::pam::conf(server(), &dead, "");
-    let r = Resolver::new(conf.config()).unwrap();
+    let r = Proxid::new(conf.config()).unwrap();
     assert_eq!(r.pam_account(&req("alice")).code, PamCode::AuthinfoUnavail);
 }
 

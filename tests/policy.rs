@@ -7,7 +7,7 @@ mod fake_source;
 
 use std::sync::Arc;
 
-use fake_source::{resolver, user};
+use fake_source::user;
 use proxid::{Decision, Error, Identity, Verdict};
 
 /// A registry shaped like a MapR cluster: `mapr` (the superuser) is itself in GID 0.
@@ -53,7 +53,12 @@ hosts = ["*"]
 users = ["alice"]
 "#;
 
-fn decide(r: &proxid::Resolver, proxy: &str, user: &str) -> Decision {
+/// The fake directory's resolver, with the policy and principals around it.
+fn resolver(toml: &str, users: Vec<Identity>) -> proxid::Proxid {
+    proxid::Proxid::from_resolver(fake_source::resolver(toml, users))
+}
+
+fn decide(r: &proxid::Proxid, proxy: &str, user: &str) -> Decision {
     r.authorize(proxy, user, "10.0.0.7").unwrap()
 }
 
@@ -113,7 +118,7 @@ fn protected_identities_and_the_superuser() {
 #[test]
 fn a_resolver_with_its_rule_set_is_shared_across_threads() {
     fn send_sync<T: Send + Sync>() {}
-    send_sync::<proxid::Resolver>();
+    send_sync::<proxid::Proxid>();
     send_sync::<Decision>();
 }
 
@@ -246,7 +251,7 @@ fn audit_lines_are_stamped_by_the_resolvers_clock() {
     )
     .unwrap();
     let clock = TestClock::at(UNIX_EPOCH + Duration::from_secs(1_000_000_000));
-    let r = proxid::Resolver::with_source_and_clock(
+    let r = proxid::Proxid::with_source_and_clock(
         config,
         Arc::new(fake_source::FakeSource(cluster())),
         Arc::new(clock.clone()),

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use proxid::principal::{check_keytab, keytab_from_template, replace_host};
-use proxid::{Config, Error, Resolver};
+use proxid::{Config, Error, Proxid};
 
-fn resolver(toml: &str) -> Resolver {
+fn resolver(toml: &str) -> Proxid {
     let config = Config::from_toml(toml, Path::new("/test/proxid.conf")).unwrap();
-    Resolver::new(config).unwrap()
+    Proxid::new(config).unwrap()
 }
 
 /// A keytab-looking file (version 0x0502) in `dir`.
@@ -286,7 +286,7 @@ fn malformed_rule_is_a_config_error_naming_the_rule() {
 fn rules_that_bypass_config_loading_fail_on_use() {
     let mut config = Config::default();
     config.principals.auth_to_local = vec!["RULE:[1:$1".into()];
-    let r = Resolver::new(config).unwrap();
+    let r = Proxid::new(config).unwrap();
     assert!(matches!(r.short_name("a@R"), Err(Error::Config { .. })));
 }
 

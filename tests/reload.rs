@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use proxid::Resolver;
+use proxid::Proxid;
 use support::fault_proxy::{FaultProxy, DELAY};
 use support::slapd::{Schema, Slapd, BASE};
 use support::ConfFile;
@@ -55,7 +55,7 @@ fn broken_configs(dir: &Path) -> Vec<PathBuf> {
 fn reload_under_eight_threads_never_drops_or_mixes_lookups() {
     let (a, b) = (conf("gen-a"), conf("gen-b"));
     let broken = broken_configs(a.dir.path());
-    let r = Resolver::open(Some(&a.path)).unwrap();
+    let r = Proxid::open(Some(&a.path)).unwrap();
     assert_eq!(r.resolve("flip").unwrap().uid, UID_A);
 
     // A sequence lock: `seq` is odd while a reload runs; `serving` (the UID the
@@ -123,7 +123,7 @@ fn reload_under_eight_threads_never_drops_or_mixes_lookups() {
 #[test]
 fn reload_without_a_path_rereads_the_file_the_resolver_came_from() {
     let a = conf("gen-a");
-    let r = Resolver::open(Some(&a.path)).unwrap();
+    let r = Proxid::open(Some(&a.path)).unwrap();
     assert_eq!(r.resolve("flip").unwrap().uid, UID_A);
     let text = std::fs::read_to_string(&a.path).unwrap();
     std::fs::write(&a.path, text.replace("ou=gen-a", "ou=gen-b")).unwrap();
@@ -143,7 +143,7 @@ fn reload_without_a_path_rereads_the_file_the_resolver_came_from() {
 #[test]
 fn a_reload_that_fails_validation_keeps_the_old_source() {
     let a = conf("gen-a");
-    let r = Resolver::open(Some(&a.path)).unwrap();
+    let r = Proxid::open(Some(&a.path)).unwrap();
     // Valid TOML, unusable LDAP section (no server): refused before anything swaps.
     let bad = a.dir.path().join("no-uris.conf");
     std::fs::write(
@@ -167,7 +167,7 @@ fn a_lookup_in_flight_during_a_reload_finishes_on_the_old_configuration() {
         &format!("user_base = \"ou=gen-a,{BASE}\"\n"),
     );
     let b = conf("gen-b");
-    let r = Resolver::open(Some(&a.path)).unwrap();
+    let r = Proxid::open(Some(&a.path)).unwrap();
     std::thread::scope(|s| {
         let slow = s.spawn(|| {
             #[allow(clippy::disallowed_methods)] // real time: a reload under real load

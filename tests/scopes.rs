@@ -7,7 +7,7 @@ mod fake_source;
 use std::path::Path;
 
 use fake_source::{user, with_config};
-use proxid::{Config, Identity, Resolver, Verdict};
+use proxid::{Config, Identity, Proxid, Verdict};
 
 /// `mapr` is the superuser (primary group mapr 5000, also in GID 0); `hdfs` and
 /// `wheel` are protected.
@@ -49,8 +49,8 @@ fn parse(text: &str) -> proxid::Result<Config> {
     Config::from_toml(text, Path::new("/test/proxid.conf"))
 }
 
-fn resolver(scope: &str) -> Resolver {
-    with_config(parse(&conf(scope)).unwrap(), registry())
+fn resolver(scope: &str) -> Proxid {
+    Proxid::from_resolver(with_config(parse(&conf(scope)).unwrap(), registry()))
 }
 
 #[test]

@@ -635,7 +635,7 @@ fn sec_11_13_world_writable_policy_files_refused() {
 // 11.3: protected identities fail closed.
 // ---------------------------------------------------------------------------
 
-use proxid::{Error, Identity, Resolver, Verdict};
+use proxid::{Error, Identity, Proxid, Verdict};
 
 const LIVY_MAY_BE_ANYONE: &str =
     "[[impersonation.proxy]]\nuser = \"livy\"\nusers = [\"*\"]\nhosts = [\"*\"]\n";
@@ -652,11 +652,11 @@ fn fake_cluster() -> Vec<Identity> {
     ]
 }
 
-fn fake_resolver(impersonation: &str, users: Vec<Identity>) -> Resolver {
-    fake_source::resolver(
+fn fake_resolver(impersonation: &str, users: Vec<Identity>) -> Proxid {
+    Proxid::from_resolver(fake_source::resolver(
         &format!("[impersonation]\n{impersonation}\n\n{LIVY_MAY_BE_ANYONE}"),
         users,
-    )
+    ))
 }
 
 /// A protected name that is malformed or resolves nowhere is an error naming it,
@@ -777,7 +777,7 @@ fn sec_11_3_root_protected_by_number_without_lookup() {
         fake_source::FakeSource(fake_cluster()),
         AtomicUsize::new(0),
     ));
-    let r = Resolver::with_source(config, source.clone());
+    let r = Proxid::with_source(config, source.clone());
     let reason = |t: &str| r.authorize("livy", t, "10.0.0.7").expect(t).reason;
     assert_eq!(reason("toor"), "protected_identity: uid 0");
     assert_eq!(reason("gidzero"), "protected_identity: gid 0");
@@ -830,7 +830,7 @@ fn ldap_extras(schema: support::slapd::Schema) -> String {
 #[test]
 fn sec_11_3_ldap_protection_both_schemas() {
     use support::slapd::{Schema, Slapd};
-    let local_daemon = proxid::Resolver::new(proxid::Config::default())
+    let local_daemon = proxid::Proxid::new(proxid::Config::default())
         .and_then(|r| r.resolve("daemon"))
         .expect("the local daemon account (base-passwd)");
     assert_eq!(local_daemon.uid, 1);
@@ -846,7 +846,7 @@ fn sec_11_3_ldap_protection_both_schemas() {
                 &[&uri],
                 &format!("{schema_line}\n{ldap}\n[impersonation]\n{imp}\n\n{LIVY_MAY_BE_ANYONE}"),
             );
-            (Resolver::new(conf.config()), conf)
+            (Proxid::new(conf.config()), conf)
         };
         // GID 0 (root-alike) is kept for the check, not shown as a group.
         let (r, _c) = open("", "");
@@ -909,7 +909,7 @@ fn sec_11_3_directory_down_makes_decisions_errors() {
         &[&support::dead_uri()],
         &format!("connect_timeout = \"200ms\"\n[impersonation]\nprotected_users = [\"daemon\"]\n\n{LIVY_MAY_BE_ANYONE}"),
     );
-    let r = Resolver::new(conf.config()).expect("opens while the directory is down");
+    let r = Proxid::new(conf.config()).expect("opens while the directory is down");
     let err = r
         .authorize("livy", "daemon", "10.0.0.7")
         .expect_err("no decision");

@@ -31,7 +31,7 @@ use proxid::cache::{Cache, SystemClock};
 use proxid::config::{Config, Mode};
 use proxid::identity::validate_name;
 use proxid::source::ldap::{LdapSource, NssGroup, NssUser};
-use proxid::{Error, Resolver};
+use proxid::{Error, Proxid};
 use proxid_proto::{
     decode_header, GroupEntry, Passwd, Request, Response, Status, StatusDetail, HEADER_LEN,
     MAX_REQUEST,
@@ -104,7 +104,7 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Args, String> 
 /// Everything a configuration builds; replaced whole on reload.
 struct State {
     config: Config,
-    resolver: Resolver,
+    resolver: Proxid,
     ldap: Arc<LdapSource>,
     pw_name: Cache<String, NssUser, NssUser>,
     pw_uid: Cache<u32, NssUser, NssUser>,
@@ -133,7 +133,7 @@ fn load_state(path: Option<&Path>) -> Result<State, String> {
         ));
     }
     let ldap = Arc::new(LdapSource::new(&config).map_err(|e| e.to_string())?);
-    let resolver = Resolver::with_source(config.clone(), ldap.clone());
+    let resolver = Proxid::with_source(config.clone(), ldap.clone());
     let clock = || -> Arc<dyn proxid::cache::Clock> { Arc::new(SystemClock::default()) };
     let c = &config.cache;
     Ok(State {

@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::identity::Identity;
 use crate::policy::hosts::{java_trim, split_list};
 use crate::principal::{check_keytab, host, keytab_from_template};
+use crate::proxid::Proxid;
 use crate::resolver::Resolver;
 use crate::source::ldap::probe::{self, Level};
 use crate::source::local::LocalSource;
@@ -84,7 +85,7 @@ pub(super) fn all(options: &Options, emit: &mut dyn FnMut(Check)) {
         }
     }
 
-    let resolver = match Resolver::new_unchecked(config.clone()) {
+    let resolver = match Proxid::new_unchecked(config.clone()) {
         Ok(r) => r,
         Err(e) => {
             emit(Check::fail(
@@ -254,7 +255,7 @@ fn mode_agreement(client: &Config, server: &str, names: &[String], emit: &mut dy
     // The server as it checks assertions, but answering every client style.
     let mut checking = server_cfg.clone();
     checking.resolution.require_server_side = false;
-    let server = match Resolver::new_unchecked(checking) {
+    let server = match Resolver::new(checking) {
         Ok(r) => r,
         Err(e) => {
             emit(Check::fail(
@@ -390,7 +391,7 @@ fn rules(config: &Config) -> Result<Vec<Rule>, String> {
     Ok(out)
 }
 
-fn policy(config: &Config, resolver: &Resolver, emit: &mut dyn FnMut(Check)) {
+fn policy(config: &Config, resolver: &Proxid, emit: &mut dyn FnMut(Check)) {
     let imp = &config.impersonation;
     emit(match resolver.check_rules() {
         Ok(n) => Check::ok("policy.rules", format!("{n} proxy rule(s) in force")),
@@ -618,7 +619,7 @@ fn keytab_check(check: String, path: &Path, user: Option<&Identity>) -> Check {
     )
 }
 
-fn principals(config: &Config, resolver: &Resolver, names: &[String], emit: &mut dyn FnMut(Check)) {
+fn principals(config: &Config, resolver: &Proxid, names: &[String], emit: &mut dyn FnMut(Check)) {
     let p = &config.principals;
     let realm = p
         .default_realm

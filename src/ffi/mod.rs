@@ -12,4 +12,4 @@ pub(crate) mod panic;
 
 /// The core object every face holds, one per handle (`proxid_resolver` in C, a
 /// `long` in Java). The one place the faces name it.
-pub(crate) type Core = crate::Resolver;
+pub(crate) type Core = crate::Proxid;

@@ -5,7 +5,7 @@
 //! In order, each step final:
 //! 1. Input: both names and the host are validated (`InvalidName` /
 //!    `InvalidArgument`, nothing audited).
-//! 2. The mode handshake for both identities, as [`Resolver::accept`] does it for one:
+//! 2. The mode handshake for both identities, as [`crate::Engine::accept`] does it for one:
 //!    a name-only assertion needs `server_side = true`, client-resolved IDs are
 //!    refused under `require_server_side = true`. Every mismatch, the proxy's and the
 //!    user's, is listed in one `ModeMismatch` naming both settings.
@@ -16,7 +16,7 @@
 //!    4001, server 4000`). MapR requires it of the client's own user too ("The UID
 //!    and GID of the user name under which the MapR client is running must match
 //!    exactly").
-//! 4. The impersonation decision, as [`Resolver::authorize`]; its `Decision` carries
+//! 4. The impersonation decision, as [`Policy::authorize`]; its `Decision` carries
 //!    the effective identity.
 //!
 //! Exactly one audit line per call that gets past step 1: the decision, or for a
@@ -27,11 +27,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::hosts::{self, Lookup};
-use super::{Decision, Verdict};
+use super::{Decision, Directory, Policy, Verdict};
 use crate::error::{Error, Result};
-use crate::identity::{validate_name, Identity};
-use crate::mode::{Assertion, EXACT};
-use crate::resolver::Engine;
+use crate::identity::validate_name;
+use crate::mode::{self, Assertion, EXACT};
 
 /// What a server received: the proxy's assertion, the target user's assertion
 /// (each the name, plus UID and GIDs when the client resolved them) and the
@@ -40,32 +39,38 @@ use crate::resolver::Engine;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdmitRequest {
+    /// Who acts: the proxy's assertion.
     pub proxy: Assertion,
+    /// For whom: the target user's assertion.
     pub user: Assertion,
+    /// The client's host (an address, or a name resolved forward).
     pub host: String,
 }
 
 impl AdmitRequest {
+    /// Reads the JSON form; unknown fields and malformed input are `InvalidArgument`.
     pub fn from_json(text: &str) -> Result<AdmitRequest> {
         serde_json::from_str(text)
             .map_err(|e| Error::InvalidArgument(format!("admission request: {e}")))
     }
 
+    /// The compact JSON form.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 }
 
-impl Engine {
+impl Policy {
     /// The server side of a request in one call: mode handshake for both identities,
     /// exact ID check for both, then the impersonation decision (see the module
     /// documentation for the order and the audit line).
-    pub fn admit(&self, request: &AdmitRequest) -> Result<Decision> {
-        self.admit_with(request, &hosts::system_lookup)
+    pub fn admit(&self, dir: &dyn Directory, request: &AdmitRequest) -> Result<Decision> {
+        self.admit_with(dir, request, &hosts::system_lookup)
     }
 
     pub(crate) fn admit_with(
         &self,
+        dir: &dyn Directory,
         request: &AdmitRequest,
         lookup: Lookup<'_>,
     ) -> Result<Decision> {
@@ -77,9 +82,9 @@ impl Engine {
             ("proxy", proxy, &request.proxy),
             ("user", user, &request.user),
         ];
-        match self.admission_checks(&sides) {
+        match self.admission_checks(dir, &sides) {
             Ok(()) => {
-                let decision = self.decide(proxy, user, &request.host, lookup, None)?;
+                let decision = self.decide(dir, proxy, user, &request.host, lookup, None)?;
                 Ok(self.audited(decision))
             }
             Err(e) => {
@@ -101,10 +106,14 @@ impl Engine {
     }
 
     /// Steps 2 and 3 for both identities.
-    fn admission_checks(&self, sides: &[(&str, &str, &Assertion); 2]) -> Result<()> {
+    fn admission_checks(
+        &self,
+        dir: &dyn Directory,
+        sides: &[(&str, &str, &Assertion); 2],
+    ) -> Result<()> {
         let mut mismatches = Vec::new();
         for (whose, name, assertion) in sides {
-            match self.handshake(name, assertion) {
+            match mode::handshake(&self.config().resolution, name, assertion) {
                 Ok(()) => {}
                 Err(Error::ModeMismatch { detail }) => {
                     mismatches.push(format!("{whose} {name:?}: {detail}"))
@@ -120,8 +129,8 @@ impl Engine {
         let mut differing = Vec::new();
         let mut differences = Vec::new();
         for (whose, name, assertion) in sides {
-            let (_, found): (Identity, Vec<String>) = match self.compare_ids(name, assertion) {
-                Ok(checked) => checked,
+            let found = match dir.resolve(name) {
+                Ok(id) => mode::differences(assertion, &id),
                 Err(Error::NotFound { .. }) => {
                     return Err(Error::not_found(format!("{whose} {name:?}")))
                 }

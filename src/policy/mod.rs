@@ -16,8 +16,8 @@
 //!    error. This is proxid's own rule and stricter than Hadoop, which lets
 //!    `groups=*` reach root. It is a refusal even with
 //!    `on_unauthorized = "run-as-self"`.
-//! 5. The proxy-user rules (see [`rules`], [`hosts`] and [`core_site`] for how
-//!    each corner case is read): users before hosts.
+//! 5. The proxy-user rules (see `src/policy/rules.rs`, `hosts.rs` and `core_site.rs`
+//!    for how each corner case is read; scopes in `scopes.rs`): users before hosts.
 //! 6. Not authorized: `deny`, or `run-as-self`: proceed as the proxy itself
 //!    ([`Verdict::RunAsSelf`], the proxy's identity as the effective one; a proxy
 //!    that does not resolve is denied, reason `proxy_not_found`).
@@ -26,29 +26,38 @@
 //! decision becomes a denial with reason `audit_failed` (fail closed).
 //!
 //! Names are taken as short names: a caller holding a Kerberos principal maps it
-//! with [`Resolver::short_name`] first, as Hadoop does before its lookup.
+//! with [`crate::Proxid::short_name`] first, as Hadoop does before its lookup.
 //! The rule set (proxid.conf rules, the core-site.xml import, host names resolved
-//! to addresses) is built once per `Resolver`, on the first decision; to reload
-//! the rules, build a new `Resolver` (Hadoop's `refreshSuperUserGroupsConfiguration`).
+//! to addresses) is built once per [`Policy`], on the first decision; a reload of
+//! [`crate::Proxid`] builds a new one (Hadoop's `refreshSuperUserGroupsConfiguration`).
+//!
+//! The policy looks identities up through [`Directory`], never through the resolver
+//! itself: this layer sits above the identity layer and names nothing of it.
 
 pub mod admit;
-pub mod core_site;
-pub mod hosts;
+pub(crate) mod audit;
+pub(crate) mod core_site;
+mod directory;
+pub(crate) mod hosts;
 pub mod protected;
-pub mod rules;
-pub mod scopes;
+pub(crate) mod rules;
+pub(crate) mod scopes;
 
 #[cfg(test)]
 mod tests;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use once_cell::race::OnceBox;
 
 use serde::Serialize;
 
-use crate::config::OnUnauthorized;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, OnUnauthorized};
 use crate::error::{Error, Result};
 use crate::identity::{validate_name, Identity};
-use crate::resolver::Engine;
+pub use directory::Directory;
 use hosts::Lookup;
 use rules::{LoadError, RuleSet};
 
@@ -65,6 +74,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The word used in JSON and the audit line: `allowed`, `denied`, `run_as_self`.
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Allowed => "allowed",
@@ -77,9 +87,13 @@ impl Verdict {
 /// A decision with everything the audit log and the caller need.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
+    /// Allowed, denied, or run as the proxy itself.
     pub verdict: Verdict,
+    /// The proxy (the real user) as asked.
     pub proxy: String,
+    /// The target user as asked.
     pub user: String,
+    /// The request's host as given.
     pub host: String,
     /// Who the operation runs as: the target when allowed, the proxy for run-as-self,
     /// empty when denied.
@@ -111,7 +125,7 @@ fn uid_of<S: serde::Serializer>(
 }
 
 /// Proxy-user rules handed over as Hadoop properties (the `<prefix>.*` keys of a
-/// Hadoop `Configuration`), for [`Resolver::authorize_with_rules`]. They are used
+/// Hadoop `Configuration`), for [`Policy::authorize_with_rules`]. They are used
 /// beside proxid.conf's own rules; the superuser, protected identities,
 /// `on_unauthorized` and the audit log still come from proxid.conf. Host names in
 /// them are resolved once, when they are built.
@@ -146,11 +160,32 @@ impl ProxyRules {
     }
 }
 
-/// The rule set of a `Resolver`, built on first use and kept. A racing cell, never a
+/// The rule set of a [`Policy`], built on first use and kept. A racing cell, never a
 /// blocking one: two first callers may both build (one result is kept), but nobody
 /// ever waits, so a child forked while a parent thread builds cannot hang.
 #[derive(Debug, Default)]
-pub(crate) struct PolicyCell(OnceBox<std::result::Result<RuleSet, LoadError>>);
+struct PolicyCell(OnceBox<std::result::Result<RuleSet, LoadError>>);
+
+/// One configuration's impersonation policy: the `[impersonation]` settings, the
+/// proxy-user rule set (built on first use) and whether the scopes were checked.
+/// Every decision takes the [`Directory`] to look identities up in.
+pub struct Policy {
+    config: Arc<Config>,
+    /// Stamps the audit lines (the resolver's, so a test moves both).
+    clock: Arc<dyn Clock>,
+    rules: PolicyCell,
+    /// Set once the `uids`/`gids` scopes were checked against the protected IDs.
+    scopes_checked: AtomicBool,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("config", &self.config)
+            .field("rules", &self.rules)
+            .finish_non_exhaustive()
+    }
+}
 
 impl Decision {
     fn new(proxy: &str, user: &str, host: &str, verdict: Verdict, reason: String) -> Decision {
@@ -178,52 +213,94 @@ impl Decision {
     }
 }
 
-impl Engine {
+impl Policy {
+    /// The policy of `config`; nothing is built or resolved yet.
+    pub fn new(config: Arc<Config>) -> Policy {
+        Policy::with_clock(config, Arc::new(SystemClock::default()))
+    }
+
+    /// As [`Policy::new`], stamping audit lines with `clock`.
+    pub fn with_clock(config: Arc<Config>, clock: Arc<dyn Clock>) -> Policy {
+        Policy {
+            config,
+            clock,
+            rules: PolicyCell::default(),
+            scopes_checked: AtomicBool::new(false),
+        }
+    }
+
+    /// The configuration this policy was built from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The clock that stamps this policy's audit lines.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    /// The checks [`crate::Proxid::new`] runs when a configuration is loaded: every
+    /// protected name resolves, and no scope covers a protected ID.
+    pub(crate) fn check_on_load(&self, dir: &dyn Directory) -> Result<()> {
+        self.check_protected_names(dir)?;
+        // A scope covering a protected ID is refused when the configuration is loaded.
+        self.check_scopes(dir)
+    }
+
     /// May `proxy` impersonate `user` from `host`? Deny unless a rule allows.
     ///
     /// `host` is the request's peer address (IPv4 or IPv6 literal); a host name is
     /// accepted and resolved forward. Errors (`Err`) are not decisions: invalid
     /// names or host, a broken rule set (`Error::Config`), or a source that could
     /// not answer. A target that does not exist is a decision: denied, `not_found`.
-    pub fn authorize(&self, proxy: &str, user: &str, host: &str) -> Result<Decision> {
-        self.authorize_with(proxy, user, host, &hosts::system_lookup)
+    pub fn authorize(
+        &self,
+        dir: &dyn Directory,
+        proxy: &str,
+        user: &str,
+        host: &str,
+    ) -> Result<Decision> {
+        self.authorize_with(dir, proxy, user, host, &hosts::system_lookup)
     }
 
-    /// [`Resolver::authorize`] with an injected host-name lookup (tests).
+    /// [`Policy::authorize`] with an injected host-name lookup (tests).
     pub(crate) fn authorize_with(
         &self,
+        dir: &dyn Directory,
         proxy: &str,
         user: &str,
         host: &str,
         lookup: Lookup<'_>,
     ) -> Result<Decision> {
-        let decision = self.decide(proxy, user, host, lookup, None)?;
+        let decision = self.decide(dir, proxy, user, host, lookup, None)?;
         Ok(self.audited(decision))
     }
 
-    /// [`Resolver::authorize`] with `extra` rules beside proxid.conf's (the Hadoop
+    /// [`Policy::authorize`] with `extra` rules beside proxid.conf's (the Hadoop
     /// provider passes its `Configuration`'s rules): allowed when one rule of either
     /// allows both the target and the host.
     pub fn authorize_with_rules(
         &self,
+        dir: &dyn Directory,
         extra: &ProxyRules,
         proxy: &str,
         user: &str,
         host: &str,
     ) -> Result<Decision> {
-        self.authorize_with_rules_using(&extra.0, proxy, user, host, &hosts::system_lookup)
+        self.authorize_with_rules_using(dir, &extra.0, proxy, user, host, &hosts::system_lookup)
     }
 
-    /// [`Resolver::authorize_with_rules`] with an injected host-name lookup (tests).
+    /// [`Policy::authorize_with_rules`] with an injected host-name lookup (tests).
     pub(crate) fn authorize_with_rules_using(
         &self,
+        dir: &dyn Directory,
         extra: &RuleSet,
         proxy: &str,
         user: &str,
         host: &str,
         lookup: Lookup<'_>,
     ) -> Result<Decision> {
-        let decision = self.decide(proxy, user, host, lookup, Some(extra))?;
+        let decision = self.decide(dir, proxy, user, host, lookup, Some(extra))?;
         Ok(self.audited(decision))
     }
 
@@ -232,20 +309,19 @@ impl Engine {
     /// Resolves the host names in the rules and every protected name (an error names
     /// one that is malformed or resolves nowhere), and checks that the audit log's
     /// directory is safe from other users. Returns how many rules are in force.
-    pub fn check_policy(&self) -> Result<usize> {
+    pub fn check_policy(&self, dir: &dyn Directory) -> Result<usize> {
         let rules = self.check_rules()?;
-        self.protected_ids()?;
-        self.check_scopes()?;
+        self.protected_ids(dir)?;
+        self.check_scopes(dir)?;
         Ok(rules)
     }
 
-    /// The part of [`Resolver::check_policy`] that needs no protected name: the rule
+    /// The part of [`Policy::check_policy`] that needs no protected name: the rule
     /// set and the audit log's directory (`proxid doctor` reports the rest apart).
     pub(crate) fn check_rules(&self) -> Result<usize> {
         let rules = self.rule_set(&hosts::system_lookup)?.len();
         if let Some(log) = &self.config().impersonation.audit_log {
-            crate::audit::check_directory(log)
-                .map_err(|e| Error::config(log.clone(), e.to_string()))?;
+            audit::check_directory(log).map_err(|e| Error::config(log.clone(), e.to_string()))?;
         }
         Ok(rules)
     }
@@ -253,7 +329,7 @@ impl Engine {
     /// The rule set, built on first use with `lookup` resolving host names.
     fn rule_set(&self, lookup: Lookup<'_>) -> Result<&RuleSet> {
         match self
-            .policy
+            .rules
             .0
             .get_or_init(|| Box::new(RuleSet::build(self.config(), lookup)))
         {
@@ -263,21 +339,32 @@ impl Engine {
     }
 
     /// The decision without its audit line (the PAM face writes its own line).
-    pub(crate) fn decide_unaudited(&self, proxy: &str, user: &str, host: &str) -> Result<Decision> {
-        self.decide(proxy, user, host, &hosts::system_lookup, None)
+    pub(crate) fn decide_unaudited(
+        &self,
+        dir: &dyn Directory,
+        proxy: &str,
+        user: &str,
+        host: &str,
+    ) -> Result<Decision> {
+        self.decide(dir, proxy, user, host, &hosts::system_lookup, None)
     }
 
     /// Whether `target` is a protected identity: `(rule, detail)` when it is. A
     /// protected name that cannot be resolved is an error, never a pass.
-    pub(crate) fn protection(&self, target: &Identity) -> Result<Option<(String, String)>> {
+    pub(crate) fn protection(
+        &self,
+        dir: &dyn Directory,
+        target: &Identity,
+    ) -> Result<Option<(String, String)>> {
         Ok(self
-            .protected_ids()?
+            .protected_ids(dir)?
             .protects(target)
             .map(|(rule, detail)| (rule.to_string(), detail)))
     }
 
     fn decide(
         &self,
+        dir: &dyn Directory,
         proxy: &str,
         user: &str,
         host: &str,
@@ -289,11 +376,11 @@ impl Engine {
         let host_spec = hosts::parse_request_host(host)
             .map_err(|why| Error::InvalidArgument(format!("host: {why}")))?;
         let rules = self.rule_set(lookup)?;
-        self.check_scopes()?;
+        self.check_scopes(dir)?;
         let decision =
             |verdict, reason: &str| Decision::new(proxy, user, host, verdict, reason.into());
 
-        let target = match self.resolve(user) {
+        let target = match dir.resolve(user) {
             Ok(id) => id,
             Err(Error::NotFound { .. }) => return Ok(decision(Verdict::Denied, "not_found")),
             Err(e) => return Err(e),
@@ -304,7 +391,7 @@ impl Engine {
                 .acting_as(target)
                 .by(Some(format!("superuser {proxy}"))));
         }
-        if let Some((rule, why)) = self.protected_ids()?.protects(&target) {
+        if let Some((rule, why)) = self.protected_ids(dir)?.protects(&target) {
             return Ok(
                 decision(Verdict::Denied, &format!("protected_identity: {why}"))
                     .by(Some(rule.to_string())),
@@ -325,7 +412,7 @@ impl Engine {
         let denied = decision(Verdict::Denied, &refusal.reason).by(refusal.rule.clone());
         match imp.on_unauthorized {
             OnUnauthorized::Deny => Ok(denied),
-            OnUnauthorized::RunAsSelf => match self.resolve(proxy) {
+            OnUnauthorized::RunAsSelf => match dir.resolve(proxy) {
                 Ok(me) => Ok(decision(Verdict::RunAsSelf, &refusal.reason)
                     .acting_as(me)
                     .by(refusal.rule)),
@@ -343,7 +430,7 @@ impl Engine {
         let Some(path) = &self.config().impersonation.audit_log else {
             return decision;
         };
-        match crate::audit::append(path, &decision, &*self.clock) {
+        match audit::append(path, &decision, &*self.clock) {
             Ok(()) => decision,
             Err(e) => Decision {
                 verdict: Verdict::Denied,

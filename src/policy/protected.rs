@@ -11,7 +11,7 @@
 //!   found in either counts.
 //! - A name that is malformed (not a valid name, or with leading or trailing
 //!   whitespace: `"hdfs "` is a typo, not an account) or that resolves nowhere is a
-//!   configuration error naming it: `check-config` and `Resolver::new` fail, and a
+//!   configuration error naming it: `check-config` and `Proxid::new` fail, and a
 //!   decision that needs it is an error, never an allow. A source that cannot answer
 //!   makes the decision an error too.
 //! - The target's IDs compared are its UID, its primary and supplementary GIDs, and
@@ -21,10 +21,10 @@
 
 use std::collections::BTreeMap;
 
+use super::{Directory, Policy};
 use crate::config::Mode;
 use crate::error::{Error, Result};
 use crate::identity::{validate_name, Identity};
-use crate::resolver::Engine;
 use crate::source::local::LocalSource;
 use crate::source::Source;
 
@@ -33,7 +33,7 @@ pub(crate) const USERS: &str = "impersonation.protected_users";
 pub(crate) const GROUPS: &str = "impersonation.protected_groups";
 
 /// The resolved UIDs and GIDs of every protected identity, each with the protected
-/// name it came from (`None` for root's 0). Built by [`Resolver::protected_ids`].
+/// name it came from (`None` for root's 0). Built by [`Policy::protected_ids`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProtectedIds {
     /// UID -> the protected user name it belongs to (`None`: UID 0, root).
@@ -73,12 +73,12 @@ enum Kind {
     Group,
 }
 
-impl Engine {
+impl Policy {
     /// The UIDs and GIDs of every protected identity, resolved now (through the cache
     /// for the configured source). Root's UID 0 and GID 0 are always in. Errors:
     /// `Error::Config` naming a protected name that is malformed or resolves
     /// nowhere; the source's error when a source cannot answer. Never a partial set.
-    pub fn protected_ids(&self) -> Result<ProtectedIds> {
+    pub fn protected_ids(&self, dir: &dyn Directory) -> Result<ProtectedIds> {
         let imp = &self.config().impersonation;
         let mut ids = ProtectedIds::default();
         ids.uids.insert(0, None);
@@ -91,7 +91,7 @@ impl Engine {
             if name == "root" {
                 continue; // by number, above
             }
-            for id in self.protected_name_ids(kind, name)? {
+            for id in self.protected_name_ids(dir, kind, name)? {
                 let map = match kind {
                     Kind::User => &mut ids.uids,
                     Kind::Group => &mut ids.gids,
@@ -105,8 +105,8 @@ impl Engine {
     /// Checks the protected names when the configuration has any besides root: a
     /// malformed name, or one that resolves nowhere, is an error naming it. A source
     /// that cannot answer now is no error here (the decisions will be).
-    pub(crate) fn check_protected_names(&self) -> Result<()> {
-        match self.protected_ids() {
+    pub(crate) fn check_protected_names(&self, dir: &dyn Directory) -> Result<()> {
+        match self.protected_ids(dir) {
             Ok(_) => Ok(()),
             Err(e @ Error::Config { .. }) | Err(e @ Error::InvalidName { .. }) => Err(e),
             Err(_) => Ok(()),
@@ -115,7 +115,7 @@ impl Engine {
 
     /// The IDs one protected name has in the configured source and, in server mode,
     /// in the local registry.
-    fn protected_name_ids(&self, kind: Kind, name: &str) -> Result<Vec<u32>> {
+    fn protected_name_ids(&self, dir: &dyn Directory, kind: Kind, name: &str) -> Result<Vec<u32>> {
         let key = match kind {
             Kind::User => "protected_users",
             Kind::Group => "protected_groups",
@@ -133,8 +133,8 @@ impl Engine {
         }
         let mut ids = Vec::new();
         let configured = match kind {
-            Kind::User => self.resolve(name).map(|id| id.uid),
-            Kind::Group => self.group(name).map(|g| g.gid),
+            Kind::User => dir.resolve(name).map(|id| id.uid),
+            Kind::Group => dir.group(name).map(|g| g.gid),
         };
         match configured {
             Ok(id) => ids.push(id),

@@ -25,7 +25,7 @@
 //! - Proxy names with whitespace never match in Hadoop (its key regex is `[\S]*`):
 //!   such keys in core-site.xml are ignored, and in proxid.conf they are an error.
 //! - proxid.conf rules, core-site.xml rules and the rules a Hadoop `Configuration`
-//!   hands the Java provider ([`RuleSet::from_properties`], read by the same builder
+//!   hands the Java provider ([`super::ProxyRules::from_properties`], read by the same builder
 //!   as core-site.xml) are kept side by side, never merged: a request is allowed when
 //!   one single rule allows both the target and the host (*differs* only in that
 //!   Hadoop has just one source; merging two sources' lists would combine one

@@ -19,7 +19,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::id_range::IdRange;
 use crate::identity::Identity;
-use crate::resolver::Engine;
+
+use super::{Directory, Policy};
 
 /// The numeric scopes of one proxy rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,13 +54,13 @@ pub(crate) struct ScopeProtectedIds {
     pub gids: Vec<(u32, String)>,
 }
 
-impl Engine {
-    /// The IDs no scope may contain: every protected ID ([`Resolver::protected_ids`],
+impl Policy {
+    /// The IDs no scope may contain: every protected ID ([`Policy::protected_ids`],
     /// which fails closed on a name it cannot resolve) plus the superuser's primary
     /// GID, each labelled for the error message.
-    fn scope_protected_ids(&self) -> Result<ScopeProtectedIds> {
+    fn scope_protected_ids(&self, dir: &dyn Directory) -> Result<ScopeProtectedIds> {
         let imp = &self.config().impersonation;
-        let protected = self.protected_ids()?;
+        let protected = self.protected_ids(dir)?;
         let label = |name: &Option<String>, plain: &str| match name {
             None => "root".to_string(),
             Some(n) if imp.superuser.as_deref() == Some(n.as_str()) => format!("superuser {n}"),
@@ -78,7 +79,7 @@ impl Engine {
                 .collect(),
         };
         if let Some(su) = &imp.superuser {
-            let id = self.resolve(su)?;
+            let id = dir.resolve(su)?;
             let group = id
                 .groups
                 .first()
@@ -91,8 +92,8 @@ impl Engine {
 
     /// Refuses a configuration whose `uids`/`gids` scopes contain a protected ID
     /// (`Error::Config` naming the rule, the range and the identity). Runs once per
-    /// resolver when it succeeds; a source that could not answer is retried next time.
-    pub fn check_scopes(&self) -> Result<()> {
+    /// policy when it succeeds; a source that could not answer is retried next time.
+    pub fn check_scopes(&self, dir: &dyn Directory) -> Result<()> {
         if self
             .scopes_checked
             .load(std::sync::atomic::Ordering::Acquire)
@@ -100,7 +101,7 @@ impl Engine {
         {
             return Ok(());
         }
-        check(self.config(), &self.scope_protected_ids()?)?;
+        check(self.config(), &self.scope_protected_ids(dir)?)?;
         self.scopes_checked
             .store(true, std::sync::atomic::Ordering::Release);
         Ok(())

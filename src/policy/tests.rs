@@ -70,8 +70,53 @@ fn outcome(result: &Result<Decision>) -> Expect {
     }
 }
 
-fn resolver(config: Config, users: Vec<Identity>) -> Resolver {
-    Resolver::with_source(config, Arc::new(Fake(users)))
+/// A policy over a resolver, paired as the façade pairs them.
+struct Harness {
+    resolver: Resolver,
+    policy: Policy,
+}
+
+impl Harness {
+    fn new(config: Config, source: Arc<dyn Source>) -> Harness {
+        let resolver = Resolver::with_source(config, source);
+        let policy = Policy::new(resolver.shared_config().clone());
+        Harness { resolver, policy }
+    }
+
+    fn authorize(&self, proxy: &str, user: &str, host: &str) -> Result<Decision> {
+        self.policy.authorize(&*self.resolver, proxy, user, host)
+    }
+
+    fn authorize_with(
+        &self,
+        proxy: &str,
+        user: &str,
+        host: &str,
+        lookup: Lookup<'_>,
+    ) -> Result<Decision> {
+        self.policy
+            .authorize_with(&*self.resolver, proxy, user, host, lookup)
+    }
+
+    fn authorize_with_rules_using(
+        &self,
+        extra: &RuleSet,
+        proxy: &str,
+        user: &str,
+        host: &str,
+        lookup: Lookup<'_>,
+    ) -> Result<Decision> {
+        self.policy
+            .authorize_with_rules_using(&*self.resolver, extra, proxy, user, host, lookup)
+    }
+
+    fn check_policy(&self) -> Result<usize> {
+        self.policy.check_policy(&*self.resolver)
+    }
+}
+
+fn resolver(config: Config, users: Vec<Identity>) -> Harness {
+    Harness::new(config, Arc::new(Fake(users)))
 }
 
 /// The users every case can see: the proxies, root, and the target with its groups.
@@ -302,7 +347,7 @@ fn configuration_rules_ignore_other_prefixes_and_take_the_trailing_dot() {
     }
 }
 
-fn conf_resolver(toml: &str, users: Vec<Identity>) -> Result<Resolver> {
+fn conf_resolver(toml: &str, users: Vec<Identity>) -> Result<Harness> {
     let config = Config::from_toml(toml, Path::new("/test/proxid.conf"))?;
     Ok(resolver(config, users))
 }
@@ -555,7 +600,7 @@ fn users_list_compares_the_name_asked_for() {
         identity("alice", 1001, &[("alice", 1001), ("jupyter", 2000)]),
         identity("root", 0, &[("root", 0)]),
     ];
-    let r = Resolver::with_source(config, Arc::new(Folding(Fake(users))));
+    let r = Harness::new(config, Arc::new(Folding(Fake(users))));
     let cases = [
         ("livy", "alice", Allow),
         ("livy", "ALICE", DenyUser),

@@ -5,8 +5,11 @@
 //! - `javare`: Java regexes on the `regex` crate (what is translated, what is refused).
 //! - [`host`]: this machine's FQDN for `_HOST`, the default realm from krb5.conf.
 //!
-//! The rules are parsed once, when the [`Resolver`] is built (and checked when the
-//! configuration is loaded, so a malformed rule is a configuration error naming it).
+//! The rules are parsed once, when [`Principals`] are built from the `[principals]`
+//! settings (and checked when the configuration is loaded, so a malformed rule is a
+//! configuration error naming it). This module reads no other part of the
+//! configuration and looks nobody up: [`crate::Proxid`] maps a principal to a short
+//! name here, then resolves that name.
 //! The default realm is `[principals] default_realm`, else krb5.conf's
 //! `[libdefaults] default_realm` (`KRB5_CONFIG`, else `/etc/krb5.conf`), read once.
 //! With no rules configured the set is `DEFAULT` (Hadoop's choice with Kerberos on);
@@ -30,10 +33,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::{Config, PrincipalsConfig};
+use crate::config::PrincipalsConfig;
 use crate::error::{Error, Result};
-use crate::identity::Identity;
-use crate::resolver::Engine;
 
 pub use name::KerberosName;
 pub use rules::AuthToLocal;
@@ -41,35 +42,55 @@ pub use rules::AuthToLocal;
 /// The principal a program runs as, with its short name and keytab.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProgramPrincipal {
+    /// The principal, `_HOST` replaced by this machine's FQDN.
     pub principal: String,
+    /// Its short name by the auth_to_local rules.
     pub short_name: String,
+    /// Its keytab, when one is configured.
     pub keytab: Option<PathBuf>,
 }
 
-/// What a resolver keeps for principals, built once from the configuration.
+/// The `[principals]` settings with their auth_to_local rules parsed, built once
+/// per configuration: principal -> short name, and the principal (and keytab) a
+/// program runs as.
 #[derive(Debug)]
-pub(crate) struct Principals {
+pub struct Principals {
     /// The parsed rules, or why they could not be parsed (reported on every use).
     rules: std::result::Result<AuthToLocal, String>,
     /// Racing, never blocking: safe across fork (see `policy::PolicyCell`).
     fqdn: OnceBox<String>,
+    /// The program principal entries, `keytab_path` and the defaults.
+    settings: PrincipalsConfig,
+    /// The file the settings came from, named in errors (empty: none).
+    origin: PathBuf,
 }
 
 impl Principals {
-    pub(crate) fn new(config: &Config) -> Principals {
-        Principals::with_krb5_conf(config, &host::krb5_conf_path())
+    /// Parses `settings`' rules. The default realm is `default_realm`, else
+    /// krb5.conf's. `origin` is the file the settings came from, named in errors.
+    pub fn new(settings: &PrincipalsConfig, origin: Option<&Path>) -> Principals {
+        Principals::with_krb5_conf(settings, origin, &host::krb5_conf_path())
     }
 
-    /// As `new`, reading the default realm (when the configuration has none) from `krb5_conf`.
-    pub(crate) fn with_krb5_conf(config: &Config, krb5_conf: &Path) -> Principals {
-        let p = &config.principals;
-        let realm = p
+    /// As `new`, reading the default realm (when the settings have none) from `krb5_conf`.
+    pub(crate) fn with_krb5_conf(
+        settings: &PrincipalsConfig,
+        origin: Option<&Path>,
+        krb5_conf: &Path,
+    ) -> Principals {
+        let realm = settings
             .default_realm
             .clone()
             .or_else(|| host::default_realm_from_krb5_conf(krb5_conf));
         Principals {
-            rules: AuthToLocal::new(&p.auth_to_local, p.auth_to_local_mechanism, realm),
+            rules: AuthToLocal::new(
+                &settings.auth_to_local,
+                settings.auth_to_local_mechanism,
+                realm,
+            ),
             fqdn: OnceBox::new(),
+            settings: settings.clone(),
+            origin: origin.map(Path::to_path_buf).unwrap_or_default(),
         }
     }
 }
@@ -137,8 +158,11 @@ pub fn replace_host(principal: &str, fqdn: &str) -> String {
 /// Where a program's principal comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrincipalSource {
+    /// `[principals.application."NS/APP"]`.
     Application,
+    /// `[principals.namespace.NS]`.
     Namespace,
+    /// `default_principal`.
     Default,
 }
 
@@ -275,18 +299,16 @@ pub fn check_keytab(path: &Path) -> Result<()> {
     Ok(())
 }
 
-impl Engine {
+impl Principals {
     fn auth_to_local(&self) -> Result<&AuthToLocal> {
-        self.principals.rules.as_ref().map_err(|message| {
-            Error::config(self.config().path.clone().unwrap_or_default(), message)
-        })
+        self.rules
+            .as_ref()
+            .map_err(|message| Error::config(self.origin.clone(), message))
     }
 
     /// This machine's FQDN, lower-cased (looked up once).
     pub fn local_fqdn(&self) -> &str {
-        self.principals
-            .fqdn
-            .get_or_init(|| Box::new(host::local_fqdn()))
+        self.fqdn.get_or_init(|| Box::new(host::local_fqdn()))
     }
 
     /// The short user name for a Kerberos principal, by the configured auth_to_local rules.
@@ -294,19 +316,14 @@ impl Engine {
         self.auth_to_local()?.short_name(principal)
     }
 
-    /// Principal -> short name -> identity.
-    pub fn identity_for_principal(&self, principal: &str) -> Result<Identity> {
-        self.resolve(&self.short_name(principal)?)
-    }
-
     /// The principal for a program, with `_HOST` replaced, its short name and keytab
-    /// path, without looking at the keytab file. See [`Resolver::program_principal`].
+    /// path, without looking at the keytab file. See [`Principals::program_principal`].
     pub fn program_principal_unchecked(
         &self,
         namespace: &str,
         application: Option<&str>,
     ) -> Result<ProgramPrincipal> {
-        let config = &self.config().principals;
+        let config = &self.settings;
         let (configured, keytab, _) = select_program_principal(config, namespace, application)?;
         let principal = if configured.contains(HOST_MARKER) {
             replace_host(&configured, self.local_fqdn())

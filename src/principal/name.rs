@@ -24,8 +24,11 @@ pub const MAX_PRINCIPAL_BYTES: usize = 1024;
 pub enum KerberosName {
     /// `primary[/instance][@REALM]`, components unescaped.
     Principal {
+        /// The first component (the user or service name).
         primary: String,
+        /// The component after `/`, if any (a host for services).
         instance: Option<String>,
+        /// The realm after `@`, if any.
         realm: Option<String>,
     },
     /// Not a principal and no `@`: passed through unchanged (Hadoop's behaviour).

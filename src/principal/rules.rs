@@ -225,10 +225,13 @@ impl AuthToLocal {
         parse_rules(entries).map(|_| ())
     }
 
+    /// The realm `DEFAULT` rules compare with.
     pub fn default_realm(&self) -> Option<&str> {
         self.default_realm.as_deref()
     }
 
+    /// `hadoop` or `mit`: what happens to a principal no rule matches, and to a
+    /// result that is not a simple name.
     pub fn mechanism(&self) -> AuthToLocalMechanism {
         self.mechanism
     }

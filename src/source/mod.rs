@@ -7,8 +7,8 @@ pub mod local;
 #[doc(hidden)]
 pub mod local_list;
 
-use crate::auth::PasswordCheck;
 use crate::error::{Error, Result};
+use crate::identity::PasswordCheck;
 use crate::identity::{Group, Identity};
 
 /// A registry of users and groups (the local NSS databases, or an LDAP directory).

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
-use proxid::{Error, Resolver};
+use proxid::{Error, Proxid};
 
 use cli::{CacheCommand, Cli, Command};
 
@@ -90,7 +90,7 @@ impl Failure {
     }
 }
 
-/// A user or group name operand, validated exactly as `Resolver::resolve` validates
+/// A user or group name operand, validated exactly as `Proxid::resolve` validates
 /// names (empty, too long, NUL, not UTF-8 are `invalid_name`).
 pub fn name_operand(raw: &OsStr) -> Result<&str, Failure> {
     proxid::identity::validate_name(raw.as_bytes()).map_err(|e| match e {
@@ -113,8 +113,8 @@ pub struct Context {
 
 impl Context {
     /// Opens the resolver, reporting a configuration error as every command does.
-    pub fn open(&self) -> Result<Resolver, Status> {
-        Resolver::open(self.config.as_deref()).map_err(|e| {
+    pub fn open(&self) -> Result<Proxid, Status> {
+        Proxid::open(self.config.as_deref()).map_err(|e| {
             output::report("configuration", &e.to_string());
             Status::Error
         })

@@ -16,9 +16,9 @@ use ldap3::Ldap;
 use super::pool::unavailable;
 use super::query::{self, UserKey};
 use super::{search, Inner, SOURCE};
-use crate::auth::PasswordCheck;
 use crate::clock::millis;
 use crate::error::{Error, Result};
+use crate::identity::PasswordCheck;
 
 /// The password-policy request/response control.
 const PPOLICY_OID: &str = "1.3.6.1.4.1.42.2.27.8.5.1";

@@ -66,7 +66,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::auth::PasswordCheck;
+use crate::identity::PasswordCheck;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, LdapConfig};
 use crate::error::{Error, Result};

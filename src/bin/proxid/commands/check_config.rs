@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
-use proxid::Resolver;
+use proxid::Proxid;
 
 use crate::output::{self, emit};
 use crate::{Context, Status};
@@ -13,7 +13,7 @@ pub fn run(ctx: &Context) -> Status {
     // Everything a resolver builds at first use (proxy-user rules, a core-site.xml
     // import) is built here too, so a broken rule shows now rather than at 3 a.m.
     let checked = proxid::Config::load(ctx.config.as_deref()).and_then(|config| {
-        let resolver = Resolver::new(config.clone())?;
+        let resolver = Proxid::new(config.clone())?;
         resolver.check_source()?;
         let rules = resolver.check_policy()?;
         Ok((config, rules))

@@ -70,7 +70,7 @@ pub fn run(ctx: &Context, args: Args<'_>) -> Status {
         None if args.all => Selection::All,
         None => Selection::Names(&given),
     };
-    let names = match homes::members(&resolver, selection) {
+    let names = match homes::members(resolver.resolver(), selection) {
         Ok(n) => n,
         Err(e) => return fail("homes", e.into()),
     };
@@ -124,7 +124,7 @@ pub fn run(ctx: &Context, args: Args<'_>) -> Status {
         report(&mut out, o);
     }
     for name in &names {
-        let outcome = match (homes::target(&resolver, name), &base) {
+        let outcome = match (homes::target(resolver.resolver(), name), &base) {
             (Err(why), Some(b)) => Outcome::skipped(name, b.path_of(name), why),
             (Err(why), None) => Outcome::skipped(name, homes::hdfs_path(name), why),
             (Ok(t), Some(b)) => b.ensure(&t, mode, args.dry_run),

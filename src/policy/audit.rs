@@ -1,5 +1,5 @@
 //! The audit log: one JSON line per impersonation decision (and per PAM attempt,
-//! see `auth`).
+//! see `crate::auth`).
 //!
 //! Each line is written with a single `write(2)` on a file opened with `O_APPEND`,
 //! under an exclusive `flock`, so lines from many threads and many processes never
@@ -24,8 +24,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
+use super::Decision;
 use crate::clock::Clock;
-use crate::policy::Decision;
 
 /// Mode of a newly created audit log: the owner writes, its group may read.
 const AUDIT_FILE_MODE: u32 = 0o640;
