@@ -9,11 +9,11 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use crate::config::{AuthToLocalMechanism, Config, LdapConfig};
+use crate::core_site;
 use crate::error::Result;
 use crate::identity::{validate_name, Group, Identity};
 use crate::mode::Assertion;
 use crate::policy::admit::AdmitRequest;
-use crate::policy::core_site;
 use crate::policy::hosts::{self, MachineList, Strictness};
 use crate::principal::{AuthToLocal, KerberosName};
 use crate::proxid::Proxid;

@@ -60,6 +60,7 @@ pub mod cache;
 pub mod clock;
 #[allow(missing_docs)] // TODO(#12): document every config field
 pub mod config;
+mod core_site;
 #[doc(hidden)]
 pub mod doctor;
 // Each variant's doc comes with the errors issue (#12 point 4).
@@ -76,6 +77,7 @@ pub mod homes;
 pub mod id_range;
 pub mod identity;
 mod identity_store;
+mod kerberos;
 pub mod mode;
 mod names;
 #[doc(hidden)]

@@ -43,10 +43,10 @@ pub(crate) fn client_switch(core_site: &Path) -> Result<Option<bool>> {
     if !text.contains(CLIENT_SWITCH) {
         return Ok(None);
     }
-    let Some(value) = crate::policy::core_site::property(&text, CLIENT_SWITCH).map_err(err)? else {
+    let Some(value) = crate::core_site::property(&text, CLIENT_SWITCH).map_err(err)? else {
         return Ok(None);
     };
-    let trimmed = crate::policy::hosts::java_trim(&value);
+    let trimmed = crate::core_site::java_trim(&value);
     if trimmed.eq_ignore_ascii_case("true") {
         Ok(Some(true))
     } else if trimmed.eq_ignore_ascii_case("false") {

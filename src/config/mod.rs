@@ -219,15 +219,7 @@ impl Default for ImpersonationConfig {
     }
 }
 
-/// Which of Hadoop's auth_to_local mechanisms applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AuthToLocalMechanism {
-    /// A principal no rule matches is an error; results with `/` or `@` are errors.
-    Hadoop,
-    /// As MIT Kerberos: unmatched principals pass through unchanged.
-    Mit,
-}
+pub use crate::kerberos::AuthToLocalMechanism;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]

@@ -12,6 +12,9 @@ use super::{
     OnUnauthorized, PamConfig, PrincipalsConfig, ProgramPrincipal, ProxyRule, Resolution,
 };
 use crate::error::{Error, Result};
+use crate::kerberos::check_program_part;
+use crate::kerberos::name::KerberosName;
+use crate::kerberos::rules::AuthToLocal;
 use crate::names::validate_name;
 
 impl Config {
@@ -199,7 +202,7 @@ pub(super) fn from_raw(raw: RawConfig, path: &Path) -> Result<Config> {
         application: program(rp.application),
     };
     // A malformed auth_to_local rule or principal is refused, naming it.
-    crate::principal::check_config(&principals).map_err(|message| Error::config(path, message))?;
+    check_principals(&principals).map_err(|message| Error::config(path, message))?;
 
     let pam = PamConfig {
         allowed_groups: raw.pam.allowed_groups,
@@ -334,6 +337,42 @@ fn check_daemon(daemon: &DaemonConfig, path: &Path) -> Result<()> {
                 socket
             ),
         ));
+    }
+    Ok(())
+}
+
+/// Checks `[principals]` when the configuration is loaded: every auth_to_local rule
+/// parses, every configured principal is well-formed, every application key is
+/// `"NAMESPACE/APPLICATION"`. The message names the offending rule or entry.
+fn check_principals(config: &PrincipalsConfig) -> std::result::Result<(), String> {
+    AuthToLocal::check(&config.auth_to_local).map_err(|m| format!("[principals] {m}"))?;
+    let entries = config
+        .namespace
+        .iter()
+        .map(|(k, v)| (format!("[principals.namespace.{k:?}]"), &v.principal))
+        .chain(
+            config
+                .application
+                .iter()
+                .map(|(k, v)| (format!("[principals.application.{k:?}]"), &v.principal)),
+        )
+        .chain(
+            config
+                .default_principal
+                .iter()
+                .map(|p| ("[principals] default_principal".to_string(), p)),
+        );
+    for (entry, principal) in entries {
+        KerberosName::parse(principal).map_err(|e| format!("{entry} principal: {e}"))?;
+    }
+    for key in config.application.keys() {
+        let ok = matches!(key.split_once('/'), Some((ns, app))
+            if check_program_part("namespace", ns).is_ok() && check_program_part("application", app).is_ok());
+        if !ok {
+            return Err(format!(
+                "[principals.application.{key:?}]: the key must be \"NAMESPACE/APPLICATION\""
+            ));
+        }
     }
     Ok(())
 }

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use super::{Check, Options};
 use crate::config::{self, Config, Mode};
+use crate::core_site::java_trim;
 use crate::error::Error;
 use crate::identity::Identity;
-use crate::policy::hosts::{java_trim, split_list};
+use crate::policy::hosts::split_list;
 use crate::principal::{check_keytab, host, keytab_from_template};
 use crate::proxid::Proxid;
 use crate::resolver::Resolver;
@@ -375,8 +376,8 @@ fn rules(config: &Config) -> Result<Vec<Rule>, String> {
         .collect();
     if let Some(path) = &config.impersonation.hadoop_core_site {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let keys = crate::policy::core_site::parse(&text)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let keys =
+            crate::core_site::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         for (proxy, k) in keys {
             let list = |v: &Option<String>| v.as_deref().map(split_list).unwrap_or_default();
             out.push(Rule {

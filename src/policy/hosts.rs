@@ -41,6 +41,8 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
 
+use crate::core_site::java_trim;
+
 /// Longest host item or request host accepted, in bytes (DNS names stop at 253).
 const MAX_HOST_BYTES: usize = 255;
 
@@ -81,11 +83,6 @@ pub(crate) fn split_list(value: &str) -> Vec<String> {
         }
     }
     items
-}
-
-/// `String.trim()`: strips every char whose code is at most U+0020.
-pub(crate) fn java_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c <= ' ')
 }
 
 /// Parses a dotted-quad IPv4 literal the way Java does: exactly four decimal parts,

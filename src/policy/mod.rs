@@ -36,7 +36,6 @@
 
 pub mod admit;
 pub(crate) mod audit;
-pub(crate) mod core_site;
 mod directory;
 pub(crate) mod hosts;
 pub mod protected;

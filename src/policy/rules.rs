@@ -35,10 +35,10 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use super::core_site;
 use super::hosts::{split_list, HostSpec, Lookup, MachineList, Strictness};
 use super::scopes::Scopes;
 use crate::config::Config;
+use crate::core_site;
 use crate::identity::Identity;
 
 /// Who a rule lets a proxy act as.
@@ -58,7 +58,7 @@ impl Acl {
         groups: Option<&str>,
         strictness: Strictness,
     ) -> Result<Acl, String> {
-        let wildcard = |v: Option<&str>| v.is_some_and(|v| super::hosts::java_trim(v) == "*");
+        let wildcard = |v: Option<&str>| v.is_some_and(|v| core_site::java_trim(v) == "*");
         if wildcard(users) || wildcard(groups) {
             return Ok(Acl {
                 all: true,

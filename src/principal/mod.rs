@@ -21,9 +21,7 @@
 //! module that differs (escapes in [`name`], refused regex features in `javare`).
 
 pub mod host;
-mod javare;
-pub mod name;
-pub mod rules;
+pub use crate::kerberos::{name, rules};
 
 use once_cell::race::OnceBox;
 use std::fs::OpenOptions;
@@ -35,6 +33,7 @@ use serde::Serialize;
 
 use crate::config::PrincipalsConfig;
 use crate::error::{Error, Result};
+use crate::kerberos::check_program_part;
 
 pub use name::KerberosName;
 pub use rules::AuthToLocal;
@@ -93,42 +92,6 @@ impl Principals {
             origin: origin.map(Path::to_path_buf).unwrap_or_default(),
         }
     }
-}
-
-/// Checks `[principals]` when the configuration is loaded: every auth_to_local rule
-/// parses, every configured principal is well-formed, every application key is
-/// `"NAMESPACE/APPLICATION"`. The message names the offending rule or entry.
-pub(crate) fn check_config(config: &PrincipalsConfig) -> std::result::Result<(), String> {
-    AuthToLocal::check(&config.auth_to_local).map_err(|m| format!("[principals] {m}"))?;
-    let entries = config
-        .namespace
-        .iter()
-        .map(|(k, v)| (format!("[principals.namespace.{k:?}]"), &v.principal))
-        .chain(
-            config
-                .application
-                .iter()
-                .map(|(k, v)| (format!("[principals.application.{k:?}]"), &v.principal)),
-        )
-        .chain(
-            config
-                .default_principal
-                .iter()
-                .map(|p| ("[principals] default_principal".to_string(), p)),
-        );
-    for (entry, principal) in entries {
-        KerberosName::parse(principal).map_err(|e| format!("{entry} principal: {e}"))?;
-    }
-    for key in config.application.keys() {
-        let ok = matches!(key.split_once('/'), Some((ns, app))
-            if check_program_part("namespace", ns).is_ok() && check_program_part("application", app).is_ok());
-        if !ok {
-            return Err(format!(
-                "[principals.application.{key:?}]: the key must be \"NAMESPACE/APPLICATION\""
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The marker Hadoop replaces by the local host name.
@@ -202,24 +165,6 @@ pub fn select_program_principal(
             "principal for namespace {namespace:?}{} (no application or namespace entry and no default_principal)",
             application.map_or(String::new(), |a| format!(" application {a:?}"))
         ))),
-    }
-}
-
-fn check_program_part(what: &str, text: &str) -> Result<()> {
-    let reason = if text.is_empty() {
-        Some("empty")
-    } else if text.len() > crate::identity::MAX_NAME_BYTES {
-        Some("too long")
-    } else if text.contains('/') {
-        Some("contains '/'")
-    } else if text.chars().any(char::is_control) {
-        Some("contains a control character")
-    } else {
-        None
-    };
-    match reason {
-        Some(r) => Err(Error::invalid_name(text, format!("{what} {r}"))),
-        None => Ok(()),
     }
 }
 

@@ -66,11 +66,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::identity::PasswordCheck;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, LdapConfig};
 use crate::error::{Error, Result};
 use crate::fork::PerProcess;
+use crate::identity::PasswordCheck;
 use crate::identity::{Group, Identity};
 use crate::source::Source;
 

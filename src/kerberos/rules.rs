@@ -28,7 +28,7 @@
 //!   rules; so is a bare name (see [`super::name`]). Under `hadoop`, a primary that
 //!   holds an escaped `/` or `@` is still refused, since it is not a simple name.
 
-use crate::config::AuthToLocalMechanism;
+use super::AuthToLocalMechanism;
 use crate::error::{Error, Result};
 
 use super::javare::{JavaRegex, Replacement};

@@ -28,6 +28,11 @@ use std::collections::BTreeMap;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
+/// `String.trim()`: strips every char whose code is at most U+0020.
+pub(crate) fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
 /// The three keys of one proxy, as Hadoop strings (`None` = key absent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ProxyKeys {
@@ -303,7 +308,7 @@ fn read_properties(text: &str, props: &mut Properties) -> Result<(), String> {
 }
 
 fn java_trim_owned(s: &str) -> String {
-    super::hosts::java_trim(s).to_string()
+    java_trim(s).to_string()
 }
 
 /// Records a finished property as `Configuration.loadProperty` does: one without a
@@ -385,7 +390,7 @@ mod tests {
     }
 
     /// The case table checked against real Hadoop 3.3.4 by tests/security_policy.rs.
-    pub(crate) const FINAL_CASES: &str = include_str!("../../tests/data/core_site_final.txt");
+    pub(crate) const FINAL_CASES: &str = include_str!("../tests/data/core_site_final.txt");
 
     #[test]
     fn sec_11_2_final_properties_stick_as_in_hadoop() {
