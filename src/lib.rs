@@ -27,6 +27,7 @@ pub mod mode;
 pub mod pam_service;
 pub mod policy;
 pub mod principal;
+pub mod resolve_service;
 pub mod resolver;
 pub mod source;
 

@@ -78,15 +78,40 @@ pub fn socket_path() -> Vec<u8> {
 pub fn call(path: &[u8], request: &Request, timeout: Duration) -> Result<Response, ClientError> {
     let deadline = Instant::now() + timeout;
     let fd = connect(path, deadline)?;
+    exchange(&fd, request, deadline)
+}
+
+/// One connection carrying several requests in turn (the CLI asks for each name of
+/// `proxid resolve a b c` on one connection), with a deadline per step: connecting
+/// (which fails at once when nothing listens) and each request. Closed when dropped.
+pub struct Session {
+    fd: Fd,
+}
+
+impl Session {
+    /// Connects to the daemon at `path` within `timeout`.
+    pub fn connect(path: &[u8], timeout: Duration) -> Result<Session, ClientError> {
+        Ok(Session {
+            fd: connect(path, Instant::now() + timeout)?,
+        })
+    }
+
+    /// Sends `request` and returns the answer, both within `timeout`.
+    pub fn call(&self, request: &Request, timeout: Duration) -> Result<Response, ClientError> {
+        exchange(&self.fd, request, Instant::now() + timeout)
+    }
+}
+
+fn exchange(fd: &Fd, request: &Request, deadline: Instant) -> Result<Response, ClientError> {
     let mut frame = request.encode();
-    let sent = send_all(&fd, &frame, deadline);
+    let sent = send_all(fd, &frame, deadline);
     // A PAM request carries a password: overwrite the frame before it is freed.
     for b in frame.iter_mut() {
         // SAFETY: a valid, aligned pointer into the frame.
         unsafe { std::ptr::write_volatile(b, 0) };
     }
     sent?;
-    let payload = receive(&fd, deadline)?;
+    let payload = receive(fd, deadline)?;
     Response::decode_payload(&payload).map_err(ClientError::Protocol)
 }
 

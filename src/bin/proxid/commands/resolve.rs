@@ -1,11 +1,19 @@
-//! `resolve` and `groups`: identities by user name.
+//! `resolve` and `groups`: identities by user name, from proxidd when it runs the same
+//! configuration (server mode), else resolved in this process.
 
 use std::ffi::OsString;
+use std::sync::Arc;
+use std::time::Duration;
 
+use proxid::config::Mode;
+use proxid::resolve_service::{self, ConfigDigest};
+use proxid::{Config, Error, Identity, Resolver};
+use proxid_proto::client::Session;
+use proxid_proto::{Request, Response};
 use serde_json::json;
 
 use crate::output::{self, emit};
-use crate::{name_operand, Context, Failure, Status};
+use crate::{classify, name_operand, Context, Failure, Status};
 
 #[derive(Clone, Copy)]
 enum Shape {
@@ -14,28 +22,92 @@ enum Shape {
     Groups,
 }
 
-/// `proxid resolve [--json] NAME...`
-pub fn resolve(ctx: &Context, names: &[OsString], json: bool) -> Status {
-    run(ctx, names, if json { Shape::Json } else { Shape::Id })
+/// `proxid resolve [--json] [--direct] NAME...`
+pub fn resolve(ctx: &Context, names: &[OsString], json: bool, direct: bool) -> Status {
+    run(
+        ctx,
+        names,
+        if json { Shape::Json } else { Shape::Id },
+        direct,
+    )
 }
 
-/// `proxid groups NAME...`
-pub fn groups(ctx: &Context, names: &[OsString]) -> Status {
-    run(ctx, names, Shape::Groups)
+/// `proxid groups [--direct] NAME...`
+pub fn groups(ctx: &Context, names: &[OsString], direct: bool) -> Status {
+    run(ctx, names, Shape::Groups, direct)
 }
 
-fn run(ctx: &Context, names: &[OsString], shape: Shape) -> Status {
-    let resolver = match ctx.open() {
-        Ok(r) => r,
-        Err(s) => return s,
+/// Who answered a name: the `via` field of `--json`.
+#[derive(Clone, Copy)]
+enum Via {
+    Daemon,
+    Direct,
+}
+
+impl Via {
+    fn json(self) -> &'static str {
+        match self {
+            Via::Daemon => "proxidd",
+            Via::Direct => "direct",
+        }
+    }
+}
+
+fn run(ctx: &Context, names: &[OsString], shape: Shape, direct: bool) -> Status {
+    // The daemon is asked first, before anything a resolver builds (source, runtime,
+    // cache); a resolver is opened only when a name needs one.
+    let (mut daemon, loaded) = if direct {
+        (None, None)
+    } else {
+        Daemon::open(ctx)
     };
+    let mut resolver = None;
+    if daemon.is_none() {
+        // As before the daemon existed: a configuration error is reported once,
+        // before any name.
+        match open_resolver(ctx, loaded) {
+            Ok(r) => resolver = Some(r),
+            Err(s) => return s,
+        }
+    }
     let mut out = std::io::stdout().lock();
     let mut worst = Status::Ok;
     for raw in names {
-        let found = name_operand(raw).and_then(|name| Ok(resolver.resolve(name)?));
+        let name = match name_operand(raw) {
+            Ok(name) => name,
+            Err(f) => {
+                worst = worst.max(f.status);
+                report(&mut out, raw, &f, shape);
+                continue;
+            }
+        };
+        let mut answer = daemon
+            .as_ref()
+            .and_then(|d| d.ask(name))
+            .map(|a| (a, Via::Daemon));
+        if answer.is_none() {
+            // Gone, another configuration, or a newer daemon: no more asking.
+            daemon = None;
+            if resolver.is_none() {
+                match open_resolver(ctx, None) {
+                    Ok(r) => resolver = Some(r),
+                    Err(s) => return worst.max(s),
+                }
+            }
+            answer = resolver
+                .as_ref()
+                .map(|r| (r.resolve(name).map_err(Failure::from), Via::Direct));
+        }
+        let Some((found, via)) = answer else {
+            return worst.max(Status::Error);
+        };
         match (found, shape) {
             (Ok(id), Shape::Id) => emit(&mut out, &output::id_line(&id)),
-            (Ok(id), Shape::Json) => emit(&mut out, &output::identity_json(&id).to_string()),
+            (Ok(id), Shape::Json) => {
+                let mut line = output::identity_json(&id);
+                line["via"] = via.json().into();
+                emit(&mut out, &line.to_string());
+            }
             (Ok(id), Shape::Groups) => emit(&mut out, &output::groups_line(&id)),
             (Err(f), _) => {
                 worst = worst.max(f.status);
@@ -46,6 +118,18 @@ fn run(ctx: &Context, names: &[OsString], shape: Shape) -> Status {
     worst
 }
 
+/// The resolver, from the configuration already loaded when there is one; a
+/// configuration error is reported as every command reports it.
+fn open_resolver(ctx: &Context, loaded: Option<Config>) -> Result<Resolver, Status> {
+    match loaded {
+        Some(config) => Resolver::new(config).map_err(|e| {
+            output::report("configuration", &e.to_string());
+            Status::Error
+        }),
+        None => ctx.open(),
+    }
+}
+
 fn report(out: &mut impl std::io::Write, raw: &OsString, f: &Failure, shape: Shape) {
     match shape {
         Shape::Json => {
@@ -53,5 +137,147 @@ fn report(out: &mut impl std::io::Write, raw: &OsString, f: &Failure, shape: Sha
             emit(out, &line.to_string());
         }
         Shape::Id | Shape::Groups => output::report(&output::escape_operand(raw), &f.message),
+    }
+}
+
+/// Waiting to connect: a refused or absent socket fails at once; this bounds only a
+/// daemon too busy to take the connection (a full backlog).
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(100);
+/// Added to the daemon's own bound on a lookup before giving up on its answer.
+const ANSWER_MARGIN: Duration = Duration::from_millis(500);
+
+/// proxidd, connected, for a client that runs in server mode.
+struct Daemon {
+    session: Session,
+    digest: ConfigDigest,
+    /// How long an answer may take: what a lookup may take the daemon
+    /// (`connect_timeout` + `operation_timeout`), plus a margin.
+    answer_timeout: Duration,
+}
+
+impl Daemon {
+    /// Loads the configuration and connects. No daemon to ask (then the configuration,
+    /// when it loaded, is handed back for the resolver): a configuration that does not
+    /// load (resolving here reports it), client mode (proxidd serves server mode only,
+    /// and there is nothing to gain: the answer comes from this host's NSS either
+    /// way), no daemon listening.
+    fn open(ctx: &Context) -> (Option<Daemon>, Option<Config>) {
+        let Ok(config) = Config::load(ctx.config.as_deref()) else {
+            return (None, None);
+        };
+        let ldap = match (&config.resolution.mode, &config.ldap) {
+            (Mode::Server, Some(ldap)) => ldap,
+            _ => return (None, Some(config)),
+        };
+        let answer_timeout = ldap.connect_timeout + ldap.operation_timeout + ANSWER_MARGIN;
+        match Session::connect(&super::daemon::socket_of(&config), CONNECT_TIMEOUT) {
+            Ok(session) => (
+                Some(Daemon {
+                    session,
+                    digest: resolve_service::config_digest(&config),
+                    answer_timeout,
+                }),
+                None,
+            ),
+            Err(_) => (None, Some(config)),
+        }
+    }
+
+    /// The daemon's answer for a valid name, or `None` to resolve here (no answer in
+    /// time, another configuration, an answer this CLI does not know).
+    fn ask(&self, name: &str) -> Option<Result<Identity, Failure>> {
+        let request = Request::Resolve {
+            config_digest: self.digest.to_vec(),
+            name: name.as_bytes().to_vec(),
+        };
+        match self.session.call(&request, self.answer_timeout).ok()? {
+            Response::Identity(id) => Some(Ok(resolve_service::from_wire(id))),
+            Response::Failed { kind, message } => remote_failure(&kind, message).map(Err),
+            // OtherConfig; Error from a daemon that predates the request; anything else.
+            _ => None,
+        }
+    }
+}
+
+/// The daemon's error as this process would report it: the status and `error` kind
+/// come from `classify` (through an error of the kind the daemon named), the message
+/// is the daemon's. `None` for a kind this CLI does not know (a newer daemon).
+fn remote_failure(kind: &str, message: String) -> Option<Failure> {
+    let (status, kind) = classify(&error_of_kind(kind)?);
+    Some(Failure {
+        status,
+        kind,
+        message,
+    })
+}
+
+/// An error of the kind `Error::kind` names `kind` (its fields empty).
+fn error_of_kind(kind: &str) -> Option<Error> {
+    let e = match kind {
+        "not_found" => Error::NotFound {
+            what: String::new(),
+        },
+        "invalid_name" => Error::InvalidName {
+            name: String::new(),
+            reason: String::new(),
+        },
+        "unavailable" => Error::Unavailable {
+            source_name: String::new(),
+            detail: String::new(),
+        },
+        "timeout" => Error::Timeout {
+            source_name: String::new(),
+            after_ms: 0,
+        },
+        "directory" => Error::Directory {
+            detail: String::new(),
+        },
+        "config" => Error::Config {
+            file: Default::default(),
+            message: String::new(),
+        },
+        "mode_mismatch" => Error::ModeMismatch {
+            detail: String::new(),
+        },
+        "identity_mismatch" => Error::IdentityMismatch {
+            name: String::new(),
+            detail: String::new(),
+        },
+        "invalid_argument" => Error::InvalidArgument(String::new()),
+        "io" => Error::Io {
+            context: String::new(),
+            source: Arc::new(std::io::Error::other("")),
+        },
+        _ => return None,
+    };
+    Some(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_remote_kind_is_classified_as_its_own() {
+        let kinds = [
+            "not_found",
+            "invalid_name",
+            "unavailable",
+            "timeout",
+            "directory",
+            "config",
+            "mode_mismatch",
+            "identity_mismatch",
+            "invalid_argument",
+            "io",
+        ];
+        for kind in kinds {
+            let e = error_of_kind(kind).expect(kind);
+            assert_eq!(e.kind(), kind);
+            let f = remote_failure(kind, "m".into()).expect(kind);
+            assert_eq!((f.status, f.kind), classify(&e));
+            assert_eq!(f.message, "m");
+        }
+        assert!(remote_failure("from_the_future", "m".into()).is_none());
     }
 }
