@@ -398,3 +398,23 @@ fn a_session_carries_several_requests_and_bounds_each() {
     ));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_fuzz_seeds_are_frames_that_decode() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/wire_protocol");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return; // a published crate has no fuzz/ beside it
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let (payload, used) = split_frame(&bytes, MAX_FRAME).unwrap().unwrap();
+        assert_eq!(used, bytes.len(), "{path:?}");
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("request-") {
+            assert!(Request::decode_payload(payload).is_ok(), "{name}");
+        } else {
+            assert!(Response::decode_payload(payload).is_ok(), "{name}");
+        }
+    }
+}
