@@ -284,14 +284,21 @@ fn without_the_same_daemon_the_cli_resolves_by_itself() {
 
     let mut daemon = Daemon::start(c, &socket);
     assert_eq!(via(c), "proxidd");
-    // The same configuration spelled differently (a comment, a default written out).
+    // The same file named through PROXID_CONF rather than --config.
+    let out = Command::new(PROXID)
+        .env("PROXID_CONF", c)
+        .env("PROXID_NSS_SOCKET", &socket)
+        .args(["resolve", "--json", "alice"])
+        .output()
+        .unwrap();
+    assert_eq!(split_via(&text(&out.stdout)).1, ["proxidd"]);
+    // Another file, even one saying the same with a comment: the CLI resolves itself.
+    let text_of = std::fs::read_to_string(c).unwrap();
     let same = conf.dir.path().join("same.conf");
-    let text = std::fs::read_to_string(c).unwrap();
-    std::fs::write(&same, format!("# the same\n{text}connections = 4\n")).unwrap();
-    assert_eq!(via(&same), "proxidd");
-    // Another configuration: the daemon says so and the CLI resolves by itself.
+    std::fs::write(&same, format!("# the same\n{text_of}")).unwrap();
+    assert_eq!(via(&same), "direct");
     let other = conf.dir.path().join("other.conf");
-    std::fs::write(&other, format!("{text}min_uid = 1001\n")).unwrap();
+    std::fs::write(&other, format!("{text_of}min_uid = 1001\n")).unwrap();
     assert_eq!(via(&other), "direct");
     let out = proxid(
         &other,
@@ -299,6 +306,21 @@ fn without_the_same_daemon_the_cli_resolves_by_itself() {
         &[OsStr::new("groups"), OsStr::new("alice")],
     );
     assert_eq!(out.status.code(), Some(0));
+    // The daemon's own file edited, not yet reloaded: not the configuration it runs.
+    std::fs::write(c, format!("{text_of}connections = 2\n")).unwrap();
+    assert_eq!(via(c), "direct");
+    // Reloaded (SIGHUP): answered again.
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(daemon.child.id() as libc::pid_t, libc::SIGHUP) };
+    let started = Instant::now();
+    while via(c) != "proxidd" {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{}",
+            daemon.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // Stopped: the socket is gone.
     daemon.stop();
@@ -411,4 +433,52 @@ fn a_hung_or_old_daemon_leaves_the_cli_resolving_by_itself() {
     let (code, out, err) = run(&conf.path, &socket, &["resolve"], &alice);
     assert_eq!((code, &out, &err), (want.0, &want.1, &want.2));
     assert!(server_thread.join().unwrap().is_empty());
+}
+
+#[test]
+fn a_user_who_cannot_read_the_bind_secret_is_answered_by_the_daemon() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: needs root to run the CLI as nobody");
+        return;
+    }
+    let (server, _) = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let bind = ConfFile::bind_lines(dir.path(), support::slapd::BIND_PW);
+    let conf = ConfFile::new(&[&server.ldap_uri], &bind);
+    for d in [dir.path(), conf.dir.path()] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let socket = conf.dir.path().join("nss.sock");
+    let _daemon = Daemon::start(&conf.path, &socket);
+    let as_nobody = |extra: &[&str]| {
+        let out = Command::new(PROXID)
+            .env_remove("PROXID_CONF")
+            .env("PROXID_NSS_SOCKET", &socket)
+            .arg("--config")
+            .arg(&conf.path)
+            .args(extra)
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .expect("proxid runs");
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    // By itself it cannot read the secret: a configuration error, as before.
+    let (code, _, err) = as_nobody(&["resolve", "--direct", "alice"]);
+    assert_eq!(code, Some(2));
+    assert!(err.starts_with("proxid: configuration: "), "{err}");
+    // Through the daemon: answered, the same as root resolving by itself.
+    let (code, out, err) = as_nobody(&["resolve", "--json", "alice", "nobody-here"]);
+    assert_eq!(code, Some(1), "{err}");
+    let (lines, vias) = split_via(&out);
+    assert_eq!(vias, ["proxidd"]);
+    let root = proxid(
+        &conf.path,
+        &socket,
+        &["resolve", "--json", "--direct", "alice", "nobody-here"].map(OsStr::new),
+    );
+    assert_eq!(lines, split_via(&text(&root.stdout)).0);
 }

@@ -23,7 +23,7 @@ fn socket(config: Option<&Path>) -> Vec<u8> {
         return client::socket_path();
     }
     match proxid::Config::load(config) {
-        Ok(c) => socket_of(&c),
+        Ok(c) => socket_of(&c.daemon.socket),
         Err(_) => client::DEFAULT_SOCKET.as_bytes().to_vec(),
     }
 }
@@ -33,18 +33,13 @@ fn env_socket() -> bool {
     std::env::var_os(client::SOCKET_ENV).is_some_and(|v| !v.is_empty())
 }
 
-/// The daemon's socket for a loaded configuration: `PROXID_NSS_SOCKET`, else its
-/// `[daemon] socket` (which defaults to the default socket).
-pub fn socket_of(config: &proxid::Config) -> Vec<u8> {
+/// The daemon's socket given the configured one (`[daemon] socket`, which defaults
+/// to the default socket): `PROXID_NSS_SOCKET` when set, else that.
+pub fn socket_of(configured: &Path) -> Vec<u8> {
     if env_socket() {
         return client::socket_path();
     }
-    config
-        .daemon
-        .socket
-        .clone()
-        .into_os_string()
-        .into_encoded_bytes()
+    configured.as_os_str().as_encoded_bytes().to_vec()
 }
 
 fn ask(config: Option<&Path>, request: &Request) -> Result<Response, Status> {

@@ -2,13 +2,13 @@
 //! configuration (server mode), else resolved in this process.
 
 use std::ffi::OsString;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use proxid::config::Mode;
 use proxid::resolve_service::{self, ConfigDigest};
-use proxid::{Config, Error, Identity, Resolver};
-use proxid_proto::client::Session;
+use proxid::{Error, Identity};
+use proxid_proto::client::{self, Session};
 use proxid_proto::{Request, Response};
 use serde_json::json;
 
@@ -56,16 +56,12 @@ impl Via {
 fn run(ctx: &Context, names: &[OsString], shape: Shape, direct: bool) -> Status {
     // The daemon is asked first, before anything a resolver builds (source, runtime,
     // cache); a resolver is opened only when a name needs one.
-    let (mut daemon, loaded) = if direct {
-        (None, None)
-    } else {
-        Daemon::open(ctx)
-    };
+    let mut daemon = if direct { None } else { Daemon::open(ctx) };
     let mut resolver = None;
     if daemon.is_none() {
         // As before the daemon existed: a configuration error is reported once,
         // before any name.
-        match open_resolver(ctx, loaded) {
+        match ctx.open() {
             Ok(r) => resolver = Some(r),
             Err(s) => return s,
         }
@@ -89,7 +85,7 @@ fn run(ctx: &Context, names: &[OsString], shape: Shape, direct: bool) -> Status 
             // Gone, another configuration, or a newer daemon: no more asking.
             daemon = None;
             if resolver.is_none() {
-                match open_resolver(ctx, None) {
+                match ctx.open() {
                     Ok(r) => resolver = Some(r),
                     Err(s) => return worst.max(s),
                 }
@@ -118,18 +114,6 @@ fn run(ctx: &Context, names: &[OsString], shape: Shape, direct: bool) -> Status 
     worst
 }
 
-/// The resolver, from the configuration already loaded when there is one; a
-/// configuration error is reported as every command reports it.
-fn open_resolver(ctx: &Context, loaded: Option<Config>) -> Result<Resolver, Status> {
-    match loaded {
-        Some(config) => Resolver::new(config).map_err(|e| {
-            output::report("configuration", &e.to_string());
-            Status::Error
-        }),
-        None => ctx.open(),
-    }
-}
-
 fn report(out: &mut impl std::io::Write, raw: &OsString, f: &Failure, shape: Shape) {
     match shape {
         Shape::Json => {
@@ -151,36 +135,43 @@ struct Daemon {
     session: Session,
     digest: ConfigDigest,
     /// How long an answer may take: what a lookup may take the daemon
-    /// (`connect_timeout` + `operation_timeout`), plus a margin.
+    /// (`connect_timeout` + `operation_timeout`, their defaults when not set), plus a
+    /// margin.
     answer_timeout: Duration,
 }
 
 impl Daemon {
-    /// Loads the configuration and connects. No daemon to ask (then the configuration,
-    /// when it loaded, is handed back for the resolver): a configuration that does not
-    /// load (resolving here reports it), client mode (proxidd serves server mode only,
-    /// and there is nothing to gain: the answer comes from this host's NSS either
-    /// way), no daemon listening.
-    fn open(ctx: &Context) -> (Option<Daemon>, Option<Config>) {
-        let Ok(config) = Config::load(ctx.config.as_deref()) else {
-            return (None, None);
-        };
-        let ldap = match (&config.resolution.mode, &config.ldap) {
-            (Mode::Server, Some(ldap)) => ldap,
-            _ => return (None, Some(config)),
-        };
-        let answer_timeout = ldap.connect_timeout + ldap.operation_timeout + ANSWER_MARGIN;
-        match Session::connect(&super::daemon::socket_of(&config), CONNECT_TIMEOUT) {
-            Ok(session) => (
-                Some(Daemon {
-                    session,
-                    digest: resolve_service::config_digest(&config),
-                    answer_timeout,
-                }),
-                None,
-            ),
-            Err(_) => (None, Some(config)),
+    /// Reads the configuration file and connects, or `None` when there is no daemon
+    /// to ask. The file is not validated here (the daemon validated the same bytes, or
+    /// its digest differs): it is read and parsed as TOML for `[resolution] mode`,
+    /// `[daemon] socket` and the `[ldap]` timeouts only, so a user who may read the
+    /// file but not the bind secret it names is answered too. No daemon to ask: no
+    /// readable file (resolving here reports why), client mode (proxidd serves server
+    /// mode only, and there is nothing to gain: the answer comes from this host's NSS
+    /// either way), nothing listening.
+    fn open(ctx: &Context) -> Option<Daemon> {
+        let (path, _) = proxid::config::config_path(ctx.config.as_deref());
+        let bytes = std::fs::read(&path).ok()?;
+        let table: toml::Table = std::str::from_utf8(&bytes).ok()?.parse().ok()?;
+        let key = |section: &str, key: &str| table.get(section)?.get(key)?.as_str();
+        if key("resolution", "mode") != Some("server") {
+            return None;
         }
+        let duration = |name: &str, default: u64| {
+            key("ldap", name)
+                .and_then(|text| proxid::config::parse_duration(text).ok())
+                .unwrap_or(Duration::from_secs(default))
+        };
+        let answer_timeout =
+            duration("connect_timeout", 2) + duration("operation_timeout", 3) + ANSWER_MARGIN;
+        let configured = key("daemon", "socket").unwrap_or(client::DEFAULT_SOCKET);
+        let socket = super::daemon::socket_of(Path::new(configured));
+        let session = Session::connect(&socket, CONNECT_TIMEOUT).ok()?;
+        Some(Daemon {
+            session,
+            digest: resolve_service::file_digest(&path, &bytes),
+            answer_timeout,
+        })
     }
 
     /// The daemon's answer for a valid name, or `None` to resolve here (no answer in
