@@ -41,6 +41,7 @@ impl Daemon {
             .spawn()
             .expect("proxidd starts");
         let mut daemon = Daemon { child, log };
+        #[allow(clippy::disallowed_methods)] // waits in real time for a real process
         let started = Instant::now();
         while !daemon.log_text().lines().any(|l| l == "proxidd: ready") {
             if let Ok(Some(status)) = daemon.child.try_wait() {
@@ -312,6 +313,7 @@ fn without_the_same_daemon_the_cli_resolves_by_itself() {
     // Reloaded (SIGHUP): answered again.
     // SAFETY: signalling our own child.
     unsafe { libc::kill(daemon.child.id() as libc::pid_t, libc::SIGHUP) };
+    #[allow(clippy::disallowed_methods)] // waits in real time for a real process
     let started = Instant::now();
     while via(c) != "proxidd" {
         assert!(
@@ -402,6 +404,7 @@ fn a_hung_or_old_daemon_leaves_the_cli_resolving_by_itself() {
     // Hung: connected (into the backlog), never answered.
     let socket = conf.dir.path().join("hung.sock");
     let listener = hung_listener(&socket);
+    #[allow(clippy::disallowed_methods)] // the CLI's real timeout, loosely bounded
     let started = Instant::now();
     let (code, out, err) = run(&conf.path, &socket, &["resolve", "--json"], &alice);
     assert_eq!(code, 0, "{out}{err}");
