@@ -357,6 +357,19 @@ fn ldap_rows(report: &mut Report) {
     drop(resolver);
 
     // Cold lookups under concurrency: every lookup reaches the directory (cache off).
+    // One thread is latency-bound: each lookup waits on slapd and hands off between
+    // the caller's thread and the runtime's, and on a busy machine every hand-off waits
+    // for a CPU. Its figure follows the machine's load more than proxid's code: the
+    // old eager pool and today's warm-on-demand one, interleaved in one run at load 10
+    // on 2 cores, gave 1.8k/s and 1.9k/s (8 threads: 13.7k/s and 13.9k/s), where
+    // earlier, quieter runs showed 4.1-4.7k/s. So the load is shown beside them.
+    report.add(
+        "machine_load_1min",
+        "machine load (1-min average) before the LDAP rows",
+        load_average(),
+        "",
+        None,
+    );
     let no_cache = "connections = 4\n[cache]\npositive_ttl = \"0s\"\nnegative_ttl = \"0s\"\n";
     let conf = ConfFile::new(&[&server.ldap_uri], no_cache);
     let resolver = Arc::new(Resolver::new(conf.config()).expect("ldap resolver"));
@@ -690,12 +703,18 @@ fn child(args: &[String]) {
 
 /// Median of `runs` fresh processes of this benchmark running `--child ARGS`.
 fn in_fresh_process(runs: usize, args: &[&str]) -> Duration {
+    in_fresh_process_env(runs, args, &[])
+}
+
+/// [`in_fresh_process`] with environment variables set for the child.
+fn in_fresh_process_env(runs: usize, args: &[&str], env: &[(&str, &std::path::Path)]) -> Duration {
     let exe = std::env::current_exe().expect("own path");
     let mut samples: Vec<f64> = (0..runs)
         .map(|_| {
             let out = std::process::Command::new(&exe)
                 .arg("--child")
                 .args(args)
+                .envs(env.iter().copied())
                 .output()
                 .expect("child");
             assert!(
@@ -711,6 +730,14 @@ fn in_fresh_process(runs: usize, args: &[&str]) -> Duration {
         .collect();
     samples.sort_by(f64::total_cmp);
     Duration::from_secs_f64(samples[samples.len() / 2] / 1e6)
+}
+
+/// The 1-minute load average (0 when /proc is not there).
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// A local user for the glibc baselines (nsswitch `files` here).
@@ -816,6 +843,48 @@ fn fresh_process_rows(report: &mut Report, server: &support::slapd::Slapd) {
         "us",
         Some(baseline),
     );
+    // The same command with proxidd running the same configuration (warm: it answered
+    // once before), so the CLI asks it instead of opening a resolver; and `--direct`
+    // beside it, resolving in the process although the daemon runs.
+    let socket = dir.path().join("nss.sock");
+    if let Some(daemon) = BenchDaemon::start(&tls.path, &socket) {
+        let ask = |extra: &[&str]| {
+            let tls_path = path(&tls);
+            let mut args = vec!["spawn", proxid, "--config", &tls_path, "resolve"];
+            args.extend_from_slice(extra);
+            args.push("alice");
+            in_fresh_process_env(1, &args, &[("PROXID_NSS_SOCKET", &socket)])
+        };
+        ask(&[]);
+        let via_daemon = ask(&[]);
+        let direct = ask(&["--direct"]);
+        let baseline = match nslcd {
+            Some((_, n)) => (micros(n) / micros(via_daemon), "`id` via nslcd"),
+            None => (micros(id_files) / micros(via_daemon), "`id` files"),
+        };
+        report.add(
+            "cli_resolve_via_daemon_us",
+            "CLI: proxid resolve via proxidd (warm), spawn to exit",
+            micros(via_daemon),
+            "us",
+            Some(baseline),
+        );
+        report.add(
+            "cli_resolve_via_daemon_vs_id_files",
+            "  same, as a multiple of `id` (glibc files)",
+            micros(via_daemon) / micros(id_files),
+            "x",
+            None,
+        );
+        report.add(
+            "cli_resolve_direct_daemon_running_us",
+            "CLI: proxid resolve --direct (ldaps), spawn to exit",
+            micros(direct),
+            "us",
+            Some((micros(via_daemon) / micros(direct), "via proxidd")),
+        );
+        drop(daemon);
+    }
     let check = in_fresh_process(
         1,
         &["spawn", proxid, "--config", &path(&tls), "check-config"],
@@ -827,6 +896,42 @@ fn fresh_process_rows(report: &mut Report, server: &support::slapd::Slapd) {
         "us",
         Some((micros(id_files) / micros(check), "`id` files")),
     );
+}
+
+/// proxidd in the foreground on a private socket, for the CLI rows; stopped when
+/// dropped. `None` (with a note) when it does not start.
+struct BenchDaemon(std::process::Child);
+
+impl BenchDaemon {
+    fn start(config: &std::path::Path, socket: &std::path::Path) -> Option<BenchDaemon> {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_proxidd"))
+            .args(["--foreground", "--config"])
+            .arg(config)
+            .arg("--socket")
+            .arg(socket)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        let mut lines = std::io::BufReader::new(child.stderr.take()?).lines();
+        let ready = lines.any(|l| l.is_ok_and(|l| l == "proxidd: ready"));
+        // Keep draining its log so it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        let daemon = BenchDaemon(child);
+        if !ready {
+            eprintln!("bench: proxidd did not start, daemon rows skipped");
+            return None;
+        }
+        Some(daemon)
+    }
+}
+
+impl Drop for BenchDaemon {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child (SIGTERM: it removes its socket).
+        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM) };
+        let _ = self.0.wait();
+    }
 }
 
 /// nslcd against the same slapd (same service bind) in a private mount

@@ -85,6 +85,8 @@ pub mod pam_service;
 pub mod policy;
 pub mod principal;
 mod proxid;
+#[doc(hidden)]
+pub mod resolve_service;
 mod resolver;
 #[allow(missing_docs)] // TODO(#12): document the LDAP source's public items
 pub mod source;

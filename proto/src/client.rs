@@ -81,15 +81,47 @@ pub fn call(path: &[u8], request: &Request, timeout: Duration) -> Result<Respons
     #[allow(clippy::disallowed_methods)]
     let deadline = Instant::now() + timeout;
     let fd = connect(path, deadline)?;
+    exchange(&fd, request, deadline)
+}
+
+/// One connection carrying several requests in turn (the CLI asks for each name of
+/// `proxid resolve a b c` on one connection), with a deadline per step: connecting
+/// (which fails at once when nothing listens) and each request. Closed when dropped.
+pub struct Session {
+    fd: Fd,
+}
+
+impl Session {
+    /// Connects to the daemon at `path` within `timeout`.
+    pub fn connect(path: &[u8], timeout: Duration) -> Result<Session, ClientError> {
+        // A socket deadline in real time (this crate has no clock to inject; no rule
+        // depends on it).
+        #[allow(clippy::disallowed_methods)]
+        let deadline = Instant::now() + timeout;
+        Ok(Session {
+            fd: connect(path, deadline)?,
+        })
+    }
+
+    /// Sends `request` and returns the answer, both within `timeout`.
+    pub fn call(&self, request: &Request, timeout: Duration) -> Result<Response, ClientError> {
+        // A socket deadline in real time, as in `connect`.
+        #[allow(clippy::disallowed_methods)]
+        let deadline = Instant::now() + timeout;
+        exchange(&self.fd, request, deadline)
+    }
+}
+
+fn exchange(fd: &Fd, request: &Request, deadline: Instant) -> Result<Response, ClientError> {
     let mut frame = request.encode();
-    let sent = send_all(&fd, &frame, deadline);
+    let sent = send_all(fd, &frame, deadline);
     // A PAM request carries a password: overwrite the frame before it is freed.
     for b in frame.iter_mut() {
         // SAFETY: a valid, aligned pointer into the frame.
         unsafe { std::ptr::write_volatile(b, 0) };
     }
     sent?;
-    let payload = receive(&fd, deadline)?;
+    let payload = receive(fd, deadline)?;
     Response::decode_payload(&payload).map_err(ClientError::Protocol)
 }
 

@@ -33,6 +33,17 @@
 //!
 //! Bump [`VERSION`] only for a change an old peer would misread (a field added to an
 //! existing kind); new kinds do not need it.
+//!
+//! # Versions and negotiation
+//!
+//! There is none to do: a frame's version byte says how its kinds are laid out, and
+//! it is still 1. Kinds were added since (`RESOLVE` and its answers, for the CLI),
+//! without a bump, because a peer that does not know a kind says so instead of
+//! misreading it: a daemon that predates a request answers [`Response::Error`]
+//! ("unsupported request kind N") and the asking side falls back to what it did
+//! before (the CLI resolves by itself); the NSS and PAM modules never send the new
+//! kinds and never receive their answers, so old modules and new daemons (and the
+//! reverse) keep working.
 
 pub mod client;
 
@@ -63,6 +74,8 @@ pub mod kind {
     pub const STATUS: u16 = 8;
     pub const INVALIDATE: u16 = 9;
     pub const RELOAD: u16 = 10;
+    /// The CLI's `proxid resolve` / `groups` (the full resolver, not the NSS view).
+    pub const RESOLVE: u16 = 11;
     // PAM (32..=63).
     pub const AUTHENTICATE: u16 = 32;
     pub const ACCOUNT: u16 = 33;
@@ -81,6 +94,9 @@ pub mod kind {
     pub const R_STATUS: u16 = 265;
     pub const R_DONE: u16 = 266;
     pub const R_VERDICT: u16 = 267;
+    pub const R_IDENTITY: u16 = 268;
+    pub const R_FAILED: u16 = 269;
+    pub const R_OTHER_CONFIG: u16 = 270;
 }
 
 /// Why a frame or payload could not be decoded.
@@ -143,6 +159,15 @@ pub enum Request {
     Invalidate(Option<Vec<u8>>),
     /// Re-read the configuration (as SIGHUP). Root only.
     Reload,
+    /// `proxid resolve NAME` as the daemon's resolver answers it: the whole identity
+    /// or the error, exactly as the CLI would get them itself — but only when the
+    /// CLI runs the same configuration: `config_digest` is the digest of the
+    /// configuration file the CLI would load ([`CONFIG_DIGEST_LEN`] bytes), and a
+    /// daemon whose own differs answers [`Response::OtherConfig`].
+    Resolve {
+        config_digest: Vec<u8>,
+        name: Vec<u8>,
+    },
     /// PAM `pam_sm_authenticate`: check a password. The password is never logged.
     Authenticate {
         user: Vec<u8>,
@@ -197,6 +222,10 @@ impl Request {
             Request::Invalidate(None) => w.kind(kind::INVALIDATE).u8(0),
             Request::Invalidate(Some(n)) => w.kind(kind::INVALIDATE).u8(1).bytes(n),
             Request::Reload => w.kind(kind::RELOAD),
+            Request::Resolve {
+                config_digest,
+                name,
+            } => w.kind(kind::RESOLVE).bytes(config_digest).bytes(name),
             Request::Authenticate {
                 user,
                 password,
@@ -261,6 +290,10 @@ impl Request {
                 _ => return Err(DecodeError::Malformed("bad option flag")),
             },
             kind::RELOAD => Request::Reload,
+            kind::RESOLVE => Request::Resolve {
+                config_digest: r.bytes()?,
+                name: r.bytes()?,
+            },
             kind::AUTHENTICATE => Request::Authenticate {
                 user: r.bytes()?,
                 password: r.bytes()?,
@@ -338,6 +371,33 @@ pub struct StatusDetail {
     pub connections: u64,
 }
 
+/// Length of the configuration digest in [`Request::Resolve`] (SHA-256).
+pub const CONFIG_DIGEST_LEN: usize = 32;
+
+/// One group of an [`Identity`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityGroup {
+    pub name: String,
+    pub gid: u32,
+}
+
+/// A resolved identity as `proxid resolve` prints it (the library's `Identity`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// Primary group first.
+    pub groups: Vec<IdentityGroup>,
+    pub home: String,
+    pub shell: String,
+    /// The source that answered ("ldap").
+    pub source: String,
+    /// GIDs the directory lists the user in below `min_gid` (not shown by the CLI,
+    /// carried so the identity is the library's whole).
+    pub hidden_gids: Vec<u32>,
+}
+
 /// The daemon's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
@@ -365,6 +425,17 @@ pub enum Response {
         code: u32,
         message: String,
     },
+    /// `Resolve`: the identity.
+    Identity(Identity),
+    /// `Resolve`: the resolver's error, as its stable kind (`not_found`,
+    /// `unavailable`, ...) and its message.
+    Failed {
+        kind: String,
+        message: String,
+    },
+    /// `Resolve`: the daemon runs another configuration than the one the client
+    /// loaded; the client should resolve by itself.
+    OtherConfig,
 }
 
 impl Response {
@@ -438,6 +509,29 @@ impl Response {
             Response::Verdict { code, message } => {
                 w.kind(kind::R_VERDICT).u32(*code).str(message);
             }
+            Response::Identity(id) => {
+                w.kind(kind::R_IDENTITY)
+                    .str(&id.name)
+                    .u32(id.uid)
+                    .u32(id.gid)
+                    .u32(len_u32(id.groups.len()));
+                for g in &id.groups {
+                    w.str(&g.name).u32(g.gid);
+                }
+                w.str(&id.home)
+                    .str(&id.shell)
+                    .str(&id.source)
+                    .u32(len_u32(id.hidden_gids.len()));
+                for gid in &id.hidden_gids {
+                    w.u32(*gid);
+                }
+            }
+            Response::Failed { kind, message } => {
+                w.kind(kind::R_FAILED).str(kind).str(message);
+            }
+            Response::OtherConfig => {
+                w.kind(kind::R_OTHER_CONFIG);
+            }
         }
         w.finish()
     }
@@ -502,6 +596,12 @@ impl Response {
                 code: r.u32()?,
                 message: r.str()?,
             },
+            kind::R_IDENTITY => Response::Identity(get_identity(&mut r)?),
+            kind::R_FAILED => Response::Failed {
+                kind: r.str()?,
+                message: r.str()?,
+            },
+            kind::R_OTHER_CONFIG => Response::OtherConfig,
             other => return Err(DecodeError::UnknownKind(other)),
         };
         r.end()?;
@@ -559,6 +659,38 @@ fn get_group(r: &mut Reader<'_>) -> Result<GroupEntry, DecodeError> {
         passwd,
         gid,
         members,
+    })
+}
+
+fn get_identity(r: &mut Reader<'_>) -> Result<Identity, DecodeError> {
+    let name = r.str()?;
+    let uid = r.u32()?;
+    let gid = r.u32()?;
+    let n = r.count(4 + 4)?;
+    let mut groups = Vec::with_capacity(n);
+    for _ in 0..n {
+        groups.push(IdentityGroup {
+            name: r.str()?,
+            gid: r.u32()?,
+        });
+    }
+    let home = r.str()?;
+    let shell = r.str()?;
+    let source = r.str()?;
+    let n = r.count(4)?;
+    let mut hidden_gids = Vec::with_capacity(n);
+    for _ in 0..n {
+        hidden_gids.push(r.u32()?);
+    }
+    Ok(Identity {
+        name,
+        uid,
+        gid,
+        groups,
+        home,
+        shell,
+        source,
+        hidden_gids,
     })
 }
 

@@ -37,6 +37,14 @@ fn requests() -> Vec<Request> {
             service: b"livy".to_vec(),
             ruser: b"livy".to_vec(),
         },
+        Request::Resolve {
+            config_digest: vec![7; CONFIG_DIGEST_LEN],
+            name: b"alice".to_vec(),
+        },
+        Request::Resolve {
+            config_digest: vec![],
+            name: b"\xff\n)(*".to_vec(),
+        },
     ]
 }
 
@@ -99,6 +107,40 @@ fn responses() -> Vec<Response> {
             code: 7,
             message: "no".into(),
         },
+        Response::Identity(Identity {
+            name: "alice".into(),
+            uid: 20001,
+            gid: 10001,
+            groups: vec![
+                IdentityGroup {
+                    name: "staff".into(),
+                    gid: 10001,
+                },
+                IdentityGroup {
+                    name: "jupyter \u{202e}".into(),
+                    gid: u32::MAX,
+                },
+            ],
+            home: "/home/alice".into(),
+            shell: "/bin/bash".into(),
+            source: "ldap".into(),
+            hidden_gids: vec![0, 5],
+        }),
+        Response::Identity(Identity {
+            name: String::new(),
+            uid: 0,
+            gid: 0,
+            groups: vec![],
+            home: String::new(),
+            shell: String::new(),
+            source: String::new(),
+            hidden_gids: vec![],
+        }),
+        Response::Failed {
+            kind: "not_found".into(),
+            message: "user \"x\" not found".into(),
+        },
+        Response::OtherConfig,
     ]
 }
 
@@ -202,6 +244,12 @@ fn hostile_counts_and_lengths_do_not_allocate() {
         Request::decode_payload(&body),
         Err(DecodeError::Malformed(_))
     ));
+    // An identity claiming 4 billion groups.
+    let mut body = kind::R_IDENTITY.to_be_bytes().to_vec();
+    body.extend_from_slice(&0u32.to_be_bytes());
+    body.extend_from_slice(&[0; 8]);
+    body.extend_from_slice(&u32::MAX.to_be_bytes());
+    assert_eq!(Response::decode_payload(&body), Err(DecodeError::Truncated));
     // Non-UTF-8 text in an answer.
     let mut body = kind::R_ERROR.to_be_bytes().to_vec();
     body.extend_from_slice(&1u32.to_be_bytes());
@@ -227,7 +275,10 @@ fn pseudo_random_garbage_never_panics() {
         let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
         if len >= 2 && next() % 2 == 0 {
             // Often a real kind, so decoding goes past the first field.
-            let k = [1u16, 2, 3, 5, 9, 32, 256, 257, 258, 259, 260, 265][(next() % 12) as usize];
+            let kinds = [
+                1u16, 2, 3, 5, 9, 11, 32, 256, 257, 258, 259, 260, 265, 268, 269,
+            ];
+            let k = kinds[(next() as usize) % kinds.len()];
             bytes[..2].copy_from_slice(&k.to_be_bytes());
         }
         let _ = Request::decode_payload(&bytes);
@@ -291,4 +342,82 @@ fn client_talks_to_a_server_and_bounds_a_hung_one() {
     assert!(started.elapsed() < std::time::Duration::from_millis(700));
     server.join().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_session_carries_several_requests_and_bounds_each() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixListener;
+    let dir = std::env::temp_dir().join(format!("proxid-proto-ses-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("s.sock");
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).unwrap();
+    let server = std::thread::spawn(move || {
+        // Two requests answered on one connection, then silence.
+        let (mut s, _) = listener.accept().unwrap();
+        for _ in 0..2 {
+            let mut header = [0u8; HEADER_LEN];
+            s.read_exact(&mut header).unwrap();
+            let len = decode_header(&header, MAX_REQUEST).unwrap();
+            let mut payload = vec![0u8; len];
+            s.read_exact(&mut payload).unwrap();
+            assert!(matches!(
+                Request::decode_payload(&payload).unwrap(),
+                Request::Resolve { .. }
+            ));
+            s.write_all(&Response::OtherConfig.encode()).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        drop(s);
+    });
+    let p = path.as_os_str().as_encoded_bytes();
+    let session = client::Session::connect(p, std::time::Duration::from_millis(100)).unwrap();
+    let ask = Request::Resolve {
+        config_digest: vec![0; CONFIG_DIGEST_LEN],
+        name: b"alice".to_vec(),
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            session.call(&ask, client::NSS_TIMEOUT),
+            Ok(Response::OtherConfig)
+        );
+    }
+    #[allow(clippy::disallowed_methods)] // measures the client's real timeout
+    let started = std::time::Instant::now();
+    assert_eq!(
+        session.call(&ask, std::time::Duration::from_millis(200)),
+        Err(client::ClientError::Timeout)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_millis(700));
+    server.join().unwrap();
+    let missing = dir.join("absent.sock");
+    assert!(matches!(
+        client::Session::connect(
+            missing.as_os_str().as_encoded_bytes(),
+            std::time::Duration::from_millis(100)
+        ),
+        Err(client::ClientError::NotRunning(_))
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_fuzz_seeds_are_frames_that_decode() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/wire_protocol");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return; // a published crate has no fuzz/ beside it
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let (payload, used) = split_frame(&bytes, MAX_FRAME).unwrap().unwrap();
+        assert_eq!(used, bytes.len(), "{path:?}");
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("request-") {
+            assert!(Request::decode_payload(payload).is_ok(), "{name}");
+        } else {
+            assert!(Response::decode_payload(payload).is_ok(), "{name}");
+        }
+    }
 }

@@ -104,6 +104,9 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Args, String> 
 /// Everything a configuration builds; replaced whole on reload.
 struct State {
     config: Config,
+    /// What `proxid resolve` sends to be answered with this configuration (`None`:
+    /// its file changed since it was loaded; nobody is answered until a reload).
+    digest: Option<proxid::resolve_service::ConfigDigest>,
     resolver: Proxid,
     ldap: Arc<LdapSource>,
     pw_name: Cache<String, NssUser, NssUser>,
@@ -143,6 +146,7 @@ fn load_state(path: Option<&Path>) -> Result<State, String> {
         gr_gid: Cache::new(c.clone(), clock(), |_, g| g.clone()),
         users: Mutex::new(None),
         groups: Mutex::new(None),
+        digest: proxid::resolve_service::loaded_digest(&config),
         resolver,
         ldap,
         config,
@@ -421,6 +425,10 @@ impl Daemon {
                     ))
                 }
             },
+            Request::Resolve {
+                config_digest,
+                name,
+            } => self.resolve(&state, &config_digest, &name),
             mut request @ (Request::Authenticate { .. }
             | Request::Account { .. }
             | Request::Impersonate { .. }) => self
@@ -428,6 +436,12 @@ impl Daemon {
                 .answer(&state.resolver, &mut request, peer.uid)
                 .unwrap_or_else(|| Response::Error("unsupported request".into())),
         }
+    }
+
+    /// `proxid resolve` / `groups` asking: the full resolver's answer (not the NSS
+    /// view: no filters), when the CLI runs this configuration.
+    fn resolve(&self, state: &State, digest: &[u8], raw: &[u8]) -> Response {
+        proxid::resolve_service::answer(&state.resolver, state.digest.as_ref(), digest, raw)
     }
 
     fn initgroups(&self, state: &State, raw: &[u8]) -> Response {

@@ -68,8 +68,15 @@ pub enum Command {
 Output:
   alice uid=20001(alice) gid=10001(staff) groups=10001(staff),30001(jupyter)
   With --json one object per line:
-  {\"name\",\"uid\",\"gid\",\"groups\":[{\"name\",\"gid\"},...],\"home\",\"shell\",\"source\"},
-  or {\"name\",\"error\",\"message\"} for a name that failed.
+  {\"name\",\"uid\",\"gid\",\"groups\":[{\"name\",\"gid\"},...],\"home\",\"shell\",\"source\",\"via\"},
+  or {\"name\",\"error\",\"message\"} for a name that failed. \"source\" is the
+  directory (\"ldap\") or \"local\"; \"via\" is \"proxidd\" when the daemon answered,
+  \"direct\" when this process resolved.
+
+Daemon:
+  In server mode, when proxidd runs the same configuration, it answers (its cache
+  is warm, its connections open); the answer is the one this process would give.
+  Otherwise, or with --direct, the name is resolved here.
 
 Exit status:
   0 every name resolved, 1 any not found, 2 any other error
@@ -77,11 +84,15 @@ Exit status:
 Examples:
   proxid resolve alice bob
   proxid resolve --json alice
+  proxid resolve --direct alice
   proxid resolve -- -odd-name")]
     Resolve {
         /// One JSON object per line instead of `id`-style text
         #[arg(long)]
         json: bool,
+        /// Resolve in this process, never asking proxidd
+        #[arg(long)]
+        direct: bool,
         /// User names (`--` before a name that starts with `-`)
         #[arg(value_name = "NAME", required = true, value_hint = ValueHint::Username)]
         names: Vec<OsString>,
@@ -95,10 +106,18 @@ Output:
 Exit status:
   0 every name resolved, 1 any not found, 2 any other error
 
+Daemon:
+  As for resolve: proxidd answers when it runs the same configuration, unless
+  --direct is given.
+
 Examples:
   proxid groups alice
+  proxid groups --direct alice
   proxid --config /etc/proxid.conf groups alice bob")]
     Groups {
+        /// Resolve in this process, never asking proxidd
+        #[arg(long)]
+        direct: bool,
         /// User names
         #[arg(value_name = "NAME", required = true, value_hint = ValueHint::Username)]
         names: Vec<OsString>,

@@ -123,8 +123,12 @@ impl Context {
 
 fn dispatch(ctx: &Context, command: Command) -> Status {
     match command {
-        Command::Resolve { json, names } => commands::resolve::resolve(ctx, &names, json),
-        Command::Groups { names } => commands::resolve::groups(ctx, &names),
+        Command::Resolve {
+            json,
+            direct,
+            names,
+        } => commands::resolve::resolve(ctx, &names, json, direct),
+        Command::Groups { direct, names } => commands::resolve::groups(ctx, &names, direct),
         Command::CheckConfig => commands::check_config::run(ctx),
         Command::Principal { json, principals } => {
             commands::principal::principal(ctx, &principals, json)

@@ -19,13 +19,27 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// The daemon's socket: `PROXID_NSS_SOCKET`, else `[daemon] socket` of the
 /// configuration, else the default.
 fn socket(config: Option<&Path>) -> Vec<u8> {
-    if std::env::var_os(client::SOCKET_ENV).is_some_and(|v| !v.is_empty()) {
+    if env_socket() {
         return client::socket_path();
     }
     match proxid::Config::load(config) {
-        Ok(c) => c.daemon.socket.into_os_string().into_encoded_bytes(),
+        Ok(c) => socket_of(&c.daemon.socket),
         Err(_) => client::DEFAULT_SOCKET.as_bytes().to_vec(),
     }
+}
+
+/// Whether `PROXID_NSS_SOCKET` names the socket (as for the NSS module).
+fn env_socket() -> bool {
+    std::env::var_os(client::SOCKET_ENV).is_some_and(|v| !v.is_empty())
+}
+
+/// The daemon's socket given the configured one (`[daemon] socket`, which defaults
+/// to the default socket): `PROXID_NSS_SOCKET` when set, else that.
+pub fn socket_of(configured: &Path) -> Vec<u8> {
+    if env_socket() {
+        return client::socket_path();
+    }
+    configured.as_os_str().as_encoded_bytes().to_vec()
 }
 
 fn ask(config: Option<&Path>, request: &Request) -> Result<Response, Status> {
