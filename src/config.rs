@@ -55,6 +55,7 @@ struct RawDaemon {
     filter_users: Option<Vec<String>>,
     filter_groups: Option<Vec<String>>,
     enumerate: Option<bool>,
+    shared_table: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -393,6 +394,9 @@ pub struct DaemonConfig {
     pub filter_groups: Vec<String>,
     /// Whether `getent passwd` / `getent group` without a key list the directory.
     pub enumerate: bool,
+    /// Whether proxidd publishes its answers in a read-only table beside the socket
+    /// for the NSS module's warm path (`nss.cache`).
+    pub shared_table: bool,
 }
 
 impl Default for DaemonConfig {
@@ -402,6 +406,7 @@ impl Default for DaemonConfig {
             filter_users: vec!["root".into()],
             filter_groups: vec!["root".into()],
             enumerate: false,
+            shared_table: true,
         }
     }
 }
@@ -424,6 +429,7 @@ fn validate_daemon(raw: RawDaemon, path: &Path) -> Result<DaemonConfig> {
         filter_users: raw.filter_users.unwrap_or(defaults.filter_users),
         filter_groups: raw.filter_groups.unwrap_or(defaults.filter_groups),
         enumerate: raw.enumerate.unwrap_or(defaults.enumerate),
+        shared_table: raw.shared_table.unwrap_or(defaults.shared_table),
     })
 }
 

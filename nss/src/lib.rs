@@ -27,10 +27,11 @@
 
 use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 use libc::{c_char, c_int, c_long, gid_t, group, passwd, size_t, uid_t};
 use proxid_proto::client::{self, ClientError, NSS_TIMEOUT};
+use proxid_proto::table::{self, Found, Kind, Mapped};
 use proxid_proto::{GroupEntry, Passwd, Request, Response};
 
 /// glibc's `enum nss_status`.
@@ -82,7 +83,11 @@ fn ask(request: &Request) -> Result<Response, Outcome> {
         // a broken NSS source.
         return Err(NOT_FOUND);
     }
-    match client::call(&client::socket_path(), request, NSS_TIMEOUT) {
+    let socket = client::socket_path();
+    if let Some(answer) = from_table(&socket, request) {
+        return Ok(answer);
+    }
+    match client::call(&socket, request, NSS_TIMEOUT) {
         Ok(Response::NotFound) | Ok(Response::Denied(_)) => Err(NOT_FOUND),
         Ok(Response::Unavailable(_)) => Err(Outcome(UNAVAIL, libc::EAGAIN)),
         Ok(Response::Error(_)) => Err(Outcome(UNAVAIL, libc::EIO)),
@@ -92,6 +97,72 @@ fn ask(request: &Request) -> Result<Response, Outcome> {
         }
         Err(ClientError::Timeout) => Err(Outcome(UNAVAIL, libc::ETIMEDOUT)),
         Err(_) => Err(Outcome(UNAVAIL, libc::EIO)),
+    }
+}
+
+/// The mapped table (a leaked `Box<Mapped>`), or NULL.
+static TABLE: AtomicPtr<Mapped> = AtomicPtr::new(std::ptr::null_mut());
+/// Lookups reading the table right now: a replaced mapping is unmapped only when
+/// the thread replacing it is the only one, else left mapped (a rare, bounded leak:
+/// one mapping per daemon restart met while another thread was reading).
+static READERS: AtomicUsize = AtomicUsize::new(0);
+
+struct Reading;
+
+impl Reading {
+    fn start() -> Reading {
+        READERS.fetch_add(1, Ordering::SeqCst);
+        Reading
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        READERS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The answer from the shared table, or `None` (ask the socket).
+fn from_table(socket: &[u8], request: &Request) -> Option<Response> {
+    let id;
+    let (kind, key): (Kind, &[u8]) = match request {
+        Request::GetPwNam(name) => (Kind::PwName, name),
+        Request::GetPwUid(uid) => {
+            id = uid.to_ne_bytes();
+            (Kind::PwUid, &id)
+        }
+        Request::GetGrNam(name) => (Kind::GrName, name),
+        Request::GetGrGid(gid) => {
+            id = gid.to_ne_bytes();
+            (Kind::GrGid, &id)
+        }
+        Request::InitGroups(name) => (Kind::InitGroups, name),
+        _ => return None,
+    };
+    let _reading = Reading::start();
+    let mut current = TABLE.load(Ordering::SeqCst);
+    // SAFETY: a non-NULL TABLE is a live Box<Mapped>; it is freed only by a thread
+    // that swapped it out while no other reader was counted (see READERS).
+    if current.is_null() || !unsafe { &*current }.view().valid() {
+        let fresh = Mapped::open(&table::path_for_socket(socket))
+            .map_or(std::ptr::null_mut(), |m| Box::into_raw(Box::new(m)));
+        let old = TABLE.swap(fresh, Ordering::SeqCst);
+        if !old.is_null() && READERS.load(Ordering::SeqCst) == 1 {
+            // SAFETY: swapped out, and no other thread is reading: ours to free.
+            drop(unsafe { Box::from_raw(old) });
+        }
+        current = fresh;
+    }
+    if current.is_null() {
+        return None;
+    }
+    // SAFETY: as above; our Reading keeps it alive.
+    match unsafe { &*current }
+        .view()
+        .lookup(kind, key, table::now_ms())
+    {
+        Found::Hit(answer) => Some(answer),
+        Found::Miss => None,
     }
 }
 

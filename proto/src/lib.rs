@@ -35,6 +35,7 @@
 //! existing kind); new kinds do not need it.
 
 pub mod client;
+pub mod table;
 
 use std::fmt;
 
