@@ -100,7 +100,10 @@ fn ask(request: &Request) -> Result<Response, Outcome> {
     }
 }
 
-/// The mapped table (a leaked `Box<Mapped>`), or NULL.
+/// The mapped table, or NULL. The `Mapped` lives in an anonymous mapping of its own
+/// rather than on the heap: glibc unloads NSS modules at exit under valgrind
+/// (`__libc_freeres`), and a heap block only this module's statics pointed at would
+/// then be reported as lost.
 static TABLE: AtomicPtr<Mapped> = AtomicPtr::new(std::ptr::null_mut());
 /// Lookups reading the table right now: a replaced mapping is unmapped only when
 /// the thread replacing it is the only one, else left mapped (a rare, bounded leak:
@@ -120,6 +123,38 @@ impl Drop for Reading {
     fn drop(&mut self) {
         READERS.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// Moves `m` into an anonymous mapping; NULL (and `m` dropped) if that fails.
+fn hold(m: Mapped) -> *mut Mapped {
+    let size = std::mem::size_of::<Mapped>();
+    // SAFETY: an anonymous private mapping; checked below.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return std::ptr::null_mut();
+    }
+    let p = p.cast::<Mapped>();
+    // SAFETY: page-aligned, `size` bytes, writable.
+    unsafe { p.write(m) };
+    p
+}
+
+/// Drops and unmaps what [`hold`] made.
+///
+/// # Safety
+/// `p` came from `hold` and nobody uses it any more.
+unsafe fn release(p: *mut Mapped) {
+    std::ptr::drop_in_place(p);
+    libc::munmap(p.cast(), std::mem::size_of::<Mapped>());
 }
 
 /// The answer from the shared table, or `None` (ask the socket).
@@ -144,12 +179,12 @@ fn from_table(socket: &[u8], request: &Request) -> Option<Response> {
     // SAFETY: a non-NULL TABLE is a live Box<Mapped>; it is freed only by a thread
     // that swapped it out while no other reader was counted (see READERS).
     if current.is_null() || !unsafe { &*current }.view().valid() {
-        let fresh = Mapped::open(&table::path_for_socket(socket))
-            .map_or(std::ptr::null_mut(), |m| Box::into_raw(Box::new(m)));
+        let fresh =
+            Mapped::open(&table::path_for_socket(socket)).map_or(std::ptr::null_mut(), hold);
         let old = TABLE.swap(fresh, Ordering::SeqCst);
         if !old.is_null() && READERS.load(Ordering::SeqCst) == 1 {
             // SAFETY: swapped out, and no other thread is reading: ours to free.
-            drop(unsafe { Box::from_raw(old) });
+            unsafe { release(old) };
         }
         current = fresh;
     }
