@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use libc::{c_char, c_int, c_long, gid_t, group, passwd, size_t, uid_t};
 use proxid_proto::client::{self, ClientError, NSS_TIMEOUT};
 use proxid_proto::table::{self, Found, Kind, Mapped};
-use proxid_proto::{GroupEntry, Passwd, Request, Response};
+use proxid_proto::{GroupEntry, GroupRef, Passwd, Request, Response};
 
 /// glibc's `enum nss_status`.
 type NssStatus = c_int;
@@ -84,10 +84,18 @@ fn ask(request: &Request) -> Result<Response, Outcome> {
         return Err(NOT_FOUND);
     }
     let socket = client::socket_path();
-    if let Some(answer) = from_table(&socket, request) {
-        return Ok(answer);
+    let mut record = Vec::new();
+    if let Some(range) = from_table(&socket, request, &mut record) {
+        if let Found::Hit(answer) = table::decode(&record[range]) {
+            return Ok(answer);
+        }
     }
-    match client::call(&socket, request, NSS_TIMEOUT) {
+    ask_socket(&socket, request)
+}
+
+/// Asks the daemon over its socket.
+fn ask_socket(socket: &[u8], request: &Request) -> Result<Response, Outcome> {
+    match client::call(socket, request, NSS_TIMEOUT) {
         Ok(Response::NotFound) | Ok(Response::Denied(_)) => Err(NOT_FOUND),
         Ok(Response::Unavailable(_)) => Err(Outcome(UNAVAIL, libc::EAGAIN)),
         Ok(Response::Error(_)) => Err(Outcome(UNAVAIL, libc::EIO)),
@@ -157,8 +165,13 @@ unsafe fn release(p: *mut Mapped) {
     libc::munmap(p.cast(), std::mem::size_of::<Mapped>());
 }
 
-/// The answer from the shared table, or `None` (ask the socket).
-fn from_table(socket: &[u8], request: &Request) -> Option<Response> {
+/// The answer from the shared table, as the record copied into `record` and the
+/// range of its payload; `None`: ask the socket.
+fn from_table(
+    socket: &[u8],
+    request: &Request,
+    record: &mut Vec<u8>,
+) -> Option<std::ops::Range<usize>> {
     let id;
     let (kind, key): (Kind, &[u8]) = match request {
         Request::GetPwNam(name) => (Kind::PwName, name),
@@ -192,13 +205,9 @@ fn from_table(socket: &[u8], request: &Request) -> Option<Response> {
         return None;
     }
     // SAFETY: as above; our Reading keeps it alive.
-    match unsafe { &*current }
+    unsafe { &*current }
         .view()
-        .lookup(kind, key, table::now_ms())
-    {
-        Found::Hit(answer) => Some(answer),
-        Found::Miss => None,
-    }
+        .lookup_payload(kind, key, table::now_ms(), record)
 }
 
 /// The name glibc passes, or `None` for NULL, empty or overlong (not found without
@@ -301,30 +310,44 @@ unsafe fn fill_passwd(p: &Passwd, out: *mut passwd, buf: *mut c_char, buflen: si
 /// # Safety
 /// `out` points at a `struct group`, `buf` at `buflen` bytes.
 unsafe fn fill_group(g: &GroupEntry, out: *mut group, buf: *mut c_char, buflen: size_t) -> Outcome {
+    fill_group_parts(&g.name, &g.passwd, g.gid, &g.members, out, buf, buflen)
+}
+
+/// # Safety
+/// As [`fill_group`].
+unsafe fn fill_group_parts<M: AsRef<str>>(
+    name: &str,
+    passwd: &str,
+    gid: u32,
+    members: &[M],
+    out: *mut group,
+    buf: *mut c_char,
+    buflen: size_t,
+) -> Outcome {
     if out.is_null() {
         return Outcome(UNAVAIL, libc::EINVAL);
     }
-    if !clean(&[&g.name, &g.passwd]) || g.members.iter().any(|m| m.contains('\0')) {
+    if !clean(&[name, passwd]) || members.iter().any(|m| m.as_ref().contains('\0')) {
         return NOT_FOUND;
     }
     let mut arena = Arena::new(buf, buflen);
-    let Some(array) = arena.pointers(g.members.len() + 1) else {
+    let Some(array) = arena.pointers(members.len() + 1) else {
         return TOO_SMALL;
     };
-    let (Some(name), Some(pw)) = (arena.string(&g.name), arena.string(&g.passwd)) else {
+    let (Some(name), Some(pw)) = (arena.string(name), arena.string(passwd)) else {
         return TOO_SMALL;
     };
-    for (i, member) in g.members.iter().enumerate() {
-        let Some(m) = arena.string(member) else {
+    for (i, member) in members.iter().enumerate() {
+        let Some(m) = arena.string(member.as_ref()) else {
             return TOO_SMALL;
         };
         *array.add(i) = m;
     }
-    *array.add(g.members.len()) = std::ptr::null_mut();
+    *array.add(members.len()) = std::ptr::null_mut();
     let out = &mut *out;
     out.gr_name = name;
     out.gr_passwd = pw;
-    out.gr_gid = g.gid as gid_t;
+    out.gr_gid = gid as gid_t;
     out.gr_mem = array;
     FOUND
 }
@@ -339,6 +362,25 @@ fn passwd_request(request: Request, out: *mut passwd, buf: *mut c_char, buflen: 
 }
 
 fn group_request(request: Request, out: *mut group, buf: *mut c_char, buflen: size_t) -> Outcome {
+    if !guarded() {
+        // A table hit is read in place: no allocation per member.
+        let socket = client::socket_path();
+        let mut record = Vec::new();
+        if let Some(range) = from_table(&socket, &request, &mut record) {
+            if let Some(g) = GroupRef::decode(&record[range]) {
+                // SAFETY: glibc's pointers, passed through.
+                return unsafe {
+                    fill_group_parts(g.name, g.passwd, g.gid, &g.members, out, buf, buflen)
+                };
+            }
+        }
+        return match ask_socket(&socket, &request) {
+            // SAFETY: glibc's pointers, passed through.
+            Ok(Response::Group(g)) => unsafe { fill_group(&g, out, buf, buflen) },
+            Ok(_) => Outcome(UNAVAIL, libc::EIO),
+            Err(outcome) => outcome,
+        };
+    }
     match ask(&request) {
         // SAFETY: glibc's pointers, passed through.
         Ok(Response::Group(g)) => unsafe { fill_group(&g, out, buf, buflen) },

@@ -302,23 +302,38 @@ impl View {
     /// Looks `key` up; `now` in [`now_ms`] units.
     pub fn lookup(&self, kind: Kind, key: &[u8], now: u64) -> Found {
         let mut record = Vec::new();
+        match self.lookup_payload(kind, key, now, &mut record) {
+            Some(range) => decode(&record[range]),
+            None => Found::Miss,
+        }
+    }
+
+    /// Looks `key` up and leaves the record in `record`; the answer payload is
+    /// `record[range]`. `None`: ask the socket.
+    pub fn lookup_payload(
+        &self,
+        kind: Kind,
+        key: &[u8],
+        now: u64,
+        record: &mut Vec<u8>,
+    ) -> Option<std::ops::Range<usize>> {
         for _ in 0..RETRIES {
             let before = self.generation();
             if before % 2 == 1 {
                 std::hint::spin_loop();
                 continue;
             }
-            let found = self.walk(kind, key, &mut record);
+            let found = self.walk(kind, key, record);
             fence(Ordering::Acquire);
             if self.generation() != before {
                 continue;
             }
             return match found {
-                Some(true) => self.decode(&record, now),
-                _ => Found::Miss,
+                Some(true) => checked(record, now),
+                _ => None,
             };
         }
-        Found::Miss
+        None
     }
 
     /// Walks the chain: `Some(true)` with the record copied, `Some(false)` at the end
@@ -361,31 +376,35 @@ impl View {
         }
         None
     }
+}
 
-    fn decode(&self, record: &[u8], now: u64) -> Found {
-        let field32 = |o: usize| {
-            let mut a = [0u8; 4];
-            a.copy_from_slice(&record[o..o + 4]);
-            u32::from_ne_bytes(a)
-        };
-        if record.len() < RECORD_HEADER || checksum(record) != field32(r::CHECKSUM) {
-            return Found::Miss;
+/// The payload range of a copied record whose checksum holds and which has not
+/// expired at `now`.
+fn checked(record: &[u8], now: u64) -> Option<std::ops::Range<usize>> {
+    let field32 = |o: usize| -> Option<u32> {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(record.get(o..o + 4)?);
+        Some(u32::from_ne_bytes(a))
+    };
+    if record.len() < RECORD_HEADER || checksum(record) != field32(r::CHECKSUM)? {
+        return None;
+    }
+    let mut e = [0u8; 8];
+    e.copy_from_slice(record.get(r::EXPIRY..r::EXPIRY + 8)?);
+    if u64::from_ne_bytes(e) <= now {
+        return None;
+    }
+    let start = RECORD_HEADER.checked_add(field32(r::KEY_LEN)? as usize)?;
+    (start <= record.len()).then_some(start..record.len())
+}
+
+/// A payload as the answer it holds; only the three kinds a table keeps.
+pub fn decode(payload: &[u8]) -> Found {
+    match Response::decode_payload(payload) {
+        Ok(answer @ (Response::Passwd(_) | Response::Group(_) | Response::Gids(_))) => {
+            Found::Hit(answer)
         }
-        let mut e = [0u8; 8];
-        e.copy_from_slice(&record[r::EXPIRY..r::EXPIRY + 8]);
-        if u64::from_ne_bytes(e) <= now {
-            return Found::Miss;
-        }
-        let key_len = field32(r::KEY_LEN) as usize;
-        let Some(payload) = record.get(RECORD_HEADER + key_len..) else {
-            return Found::Miss;
-        };
-        match Response::decode_payload(payload) {
-            Ok(answer @ (Response::Passwd(_) | Response::Group(_) | Response::Gids(_))) => {
-                Found::Hit(answer)
-            }
-            _ => Found::Miss,
-        }
+        _ => Found::Miss,
     }
 }
 
