@@ -310,6 +310,10 @@ fn namespaced(dir: &Path, setup: &str, tail: &str) -> Command {
     cmd
 }
 
+/// A namespace's tail: start its daemon, serve as a worker, stop the daemon however
+/// the worker ends (the daemon must not outlive the benchmark).
+const WORKER_THEN_STOP: &str = "start\ntrap stop EXIT\n\"$BENCH\" --child worker";
+
 const WAIT_SOCKET: &str = r#"
 wait_for() {
     i=0
@@ -396,7 +400,7 @@ fn sssd_setup(dir: &Path, server: &Slapd) -> Option<String> {
          mount --bind \"$D/nsswitch-sssd.conf\" /etc/nsswitch.conf\n\
          start() {{\n  rm -rf /var/lib/sss/*\n  mkdir -p /var/lib/sss/db /var/lib/sss/pipes/private /var/lib/sss/mc /var/lib/sss/pubconf /var/lib/sss/gpo_cache\n\
            chmod 700 /var/lib/sss/pipes/private\n\
-           /usr/sbin/sssd -i -d 1 --logger=stderr 2>\"$D/sssd.log\" & pid=$!\n\
+           /usr/sbin/sssd -i -d 1 --logger=stderr >/dev/null 2>\"$D/sssd.log\" & pid=$!\n\
            wait_for /var/lib/sss/pipes/nss \"$D/sssd.log\"\n}}\n\
          stop() {{ kill \"$pid\"; wait \"$pid\" 2>/dev/null || true; sleep 0.2; }}\n"
     ))
@@ -517,19 +521,13 @@ fn main() {
     let mut proxid = Worker::spawn("proxid", worker_cmd).expect("proxid answers");
 
     let nslcd_setup = nslcd_setup(d, &server);
-    let mut nslcd = nslcd_setup.as_ref().and_then(|s| {
-        Worker::spawn(
-            "nslcd",
-            namespaced(d, s, "start\nexec \"$BENCH\" --child worker"),
-        )
-    });
+    let mut nslcd = nslcd_setup
+        .as_ref()
+        .and_then(|s| Worker::spawn("nslcd", namespaced(d, s, WORKER_THEN_STOP)));
     let sssd_setup = sssd_setup(d, &server);
-    let mut sssd = sssd_setup.as_ref().and_then(|s| {
-        Worker::spawn(
-            "sssd",
-            namespaced(d, s, "start\nexec \"$BENCH\" --child worker"),
-        )
-    });
+    let mut sssd = sssd_setup
+        .as_ref()
+        .and_then(|s| Worker::spawn("sssd", namespaced(d, s, WORKER_THEN_STOP)));
     let files_nss = d.join("nsswitch-files.conf");
     std::fs::write(&files_nss, "passwd: files\ngroup: files\n").unwrap();
     let mut files = Worker::spawn(
