@@ -488,7 +488,12 @@ fn status_reports_the_directory_and_the_cache() {
     if skip_unless_root("status_reports_the_directory_and_the_cache") {
         return;
     }
-    let conf = conf_for(support::rfc2307());
+    // Without the shared table, so the repeated lookups reach the daemon's cache
+    // (with it, they are answered by the module; tests/nss_table.rs).
+    let conf = ConfFile::new(
+        &[&support::rfc2307().ldap_uri],
+        "\n[daemon]\nshared_table = false\n",
+    );
     let host = Host::new();
     let _daemon = host.start_daemon(&conf.path);
     for _ in 0..3 {

@@ -27,11 +27,12 @@
 
 use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 use libc::{c_char, c_int, c_long, gid_t, group, passwd, size_t, uid_t};
 use proxid_proto::client::{self, ClientError, NSS_TIMEOUT};
-use proxid_proto::{GroupEntry, Passwd, Request, Response};
+use proxid_proto::table::{self, Found, Kind, Mapped};
+use proxid_proto::{GroupEntry, GroupRef, Passwd, Request, Response};
 
 /// glibc's `enum nss_status`.
 type NssStatus = c_int;
@@ -82,7 +83,19 @@ fn ask(request: &Request) -> Result<Response, Outcome> {
         // a broken NSS source.
         return Err(NOT_FOUND);
     }
-    match client::call(&client::socket_path(), request, NSS_TIMEOUT) {
+    let socket = client::socket_path();
+    let mut record = Vec::new();
+    if let Some(range) = from_table(&socket, request, &mut record) {
+        if let Found::Hit(answer) = table::decode(&record[range]) {
+            return Ok(answer);
+        }
+    }
+    ask_socket(&socket, request)
+}
+
+/// Asks the daemon over its socket.
+fn ask_socket(socket: &[u8], request: &Request) -> Result<Response, Outcome> {
+    match client::call(socket, request, NSS_TIMEOUT) {
         Ok(Response::NotFound) | Ok(Response::Denied(_)) => Err(NOT_FOUND),
         Ok(Response::Unavailable(_)) => Err(Outcome(UNAVAIL, libc::EAGAIN)),
         Ok(Response::Error(_)) => Err(Outcome(UNAVAIL, libc::EIO)),
@@ -93,6 +106,108 @@ fn ask(request: &Request) -> Result<Response, Outcome> {
         Err(ClientError::Timeout) => Err(Outcome(UNAVAIL, libc::ETIMEDOUT)),
         Err(_) => Err(Outcome(UNAVAIL, libc::EIO)),
     }
+}
+
+/// The mapped table, or NULL. The `Mapped` lives in an anonymous mapping of its own
+/// rather than on the heap: glibc unloads NSS modules at exit under valgrind
+/// (`__libc_freeres`), and a heap block only this module's statics pointed at would
+/// then be reported as lost.
+static TABLE: AtomicPtr<Mapped> = AtomicPtr::new(std::ptr::null_mut());
+/// Lookups reading the table right now: a replaced mapping is unmapped only when
+/// the thread replacing it is the only one, else left mapped (a rare, bounded leak:
+/// one mapping per daemon restart met while another thread was reading).
+static READERS: AtomicUsize = AtomicUsize::new(0);
+
+struct Reading;
+
+impl Reading {
+    fn start() -> Reading {
+        READERS.fetch_add(1, Ordering::SeqCst);
+        Reading
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        READERS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Moves `m` into an anonymous mapping; NULL (and `m` dropped) if that fails.
+fn hold(m: Mapped) -> *mut Mapped {
+    let size = std::mem::size_of::<Mapped>();
+    // SAFETY: an anonymous private mapping; checked below.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return std::ptr::null_mut();
+    }
+    let p = p.cast::<Mapped>();
+    // SAFETY: page-aligned, `size` bytes, writable.
+    unsafe { p.write(m) };
+    p
+}
+
+/// Drops and unmaps what [`hold`] made.
+///
+/// # Safety
+/// `p` came from `hold` and nobody uses it any more.
+unsafe fn release(p: *mut Mapped) {
+    std::ptr::drop_in_place(p);
+    libc::munmap(p.cast(), std::mem::size_of::<Mapped>());
+}
+
+/// The answer from the shared table, as the record copied into `record` and the
+/// range of its payload; `None`: ask the socket.
+fn from_table(
+    socket: &[u8],
+    request: &Request,
+    record: &mut Vec<u8>,
+) -> Option<std::ops::Range<usize>> {
+    let id;
+    let (kind, key): (Kind, &[u8]) = match request {
+        Request::GetPwNam(name) => (Kind::PwName, name),
+        Request::GetPwUid(uid) => {
+            id = uid.to_ne_bytes();
+            (Kind::PwUid, &id)
+        }
+        Request::GetGrNam(name) => (Kind::GrName, name),
+        Request::GetGrGid(gid) => {
+            id = gid.to_ne_bytes();
+            (Kind::GrGid, &id)
+        }
+        Request::InitGroups(name) => (Kind::InitGroups, name),
+        _ => return None,
+    };
+    let _reading = Reading::start();
+    let mut current = TABLE.load(Ordering::SeqCst);
+    // SAFETY: a non-NULL TABLE is a live Box<Mapped>; it is freed only by a thread
+    // that swapped it out while no other reader was counted (see READERS).
+    if current.is_null() || !unsafe { &*current }.view().valid() {
+        let fresh =
+            Mapped::open(&table::path_for_socket(socket)).map_or(std::ptr::null_mut(), hold);
+        let old = TABLE.swap(fresh, Ordering::SeqCst);
+        if !old.is_null() && READERS.load(Ordering::SeqCst) == 1 {
+            // SAFETY: swapped out, and no other thread is reading: ours to free.
+            unsafe { release(old) };
+        }
+        current = fresh;
+    }
+    if current.is_null() {
+        return None;
+    }
+    // SAFETY: as above; our Reading keeps it alive.
+    unsafe { &*current }
+        .view()
+        .lookup_payload(kind, key, table::now_ms(), record)
 }
 
 /// The name glibc passes, or `None` for NULL, empty or overlong (not found without
@@ -195,30 +310,44 @@ unsafe fn fill_passwd(p: &Passwd, out: *mut passwd, buf: *mut c_char, buflen: si
 /// # Safety
 /// `out` points at a `struct group`, `buf` at `buflen` bytes.
 unsafe fn fill_group(g: &GroupEntry, out: *mut group, buf: *mut c_char, buflen: size_t) -> Outcome {
+    fill_group_parts(&g.name, &g.passwd, g.gid, &g.members, out, buf, buflen)
+}
+
+/// # Safety
+/// As [`fill_group`].
+unsafe fn fill_group_parts<M: AsRef<str>>(
+    name: &str,
+    passwd: &str,
+    gid: u32,
+    members: &[M],
+    out: *mut group,
+    buf: *mut c_char,
+    buflen: size_t,
+) -> Outcome {
     if out.is_null() {
         return Outcome(UNAVAIL, libc::EINVAL);
     }
-    if !clean(&[&g.name, &g.passwd]) || g.members.iter().any(|m| m.contains('\0')) {
+    if !clean(&[name, passwd]) || members.iter().any(|m| m.as_ref().contains('\0')) {
         return NOT_FOUND;
     }
     let mut arena = Arena::new(buf, buflen);
-    let Some(array) = arena.pointers(g.members.len() + 1) else {
+    let Some(array) = arena.pointers(members.len() + 1) else {
         return TOO_SMALL;
     };
-    let (Some(name), Some(pw)) = (arena.string(&g.name), arena.string(&g.passwd)) else {
+    let (Some(name), Some(pw)) = (arena.string(name), arena.string(passwd)) else {
         return TOO_SMALL;
     };
-    for (i, member) in g.members.iter().enumerate() {
-        let Some(m) = arena.string(member) else {
+    for (i, member) in members.iter().enumerate() {
+        let Some(m) = arena.string(member.as_ref()) else {
             return TOO_SMALL;
         };
         *array.add(i) = m;
     }
-    *array.add(g.members.len()) = std::ptr::null_mut();
+    *array.add(members.len()) = std::ptr::null_mut();
     let out = &mut *out;
     out.gr_name = name;
     out.gr_passwd = pw;
-    out.gr_gid = g.gid as gid_t;
+    out.gr_gid = gid as gid_t;
     out.gr_mem = array;
     FOUND
 }
@@ -233,6 +362,25 @@ fn passwd_request(request: Request, out: *mut passwd, buf: *mut c_char, buflen: 
 }
 
 fn group_request(request: Request, out: *mut group, buf: *mut c_char, buflen: size_t) -> Outcome {
+    if !guarded() {
+        // A table hit is read in place: no allocation per member.
+        let socket = client::socket_path();
+        let mut record = Vec::new();
+        if let Some(range) = from_table(&socket, &request, &mut record) {
+            if let Some(g) = GroupRef::decode(&record[range]) {
+                // SAFETY: glibc's pointers, passed through.
+                return unsafe {
+                    fill_group_parts(g.name, g.passwd, g.gid, &g.members, out, buf, buflen)
+                };
+            }
+        }
+        return match ask_socket(&socket, &request) {
+            // SAFETY: glibc's pointers, passed through.
+            Ok(Response::Group(g)) => unsafe { fill_group(&g, out, buf, buflen) },
+            Ok(_) => Outcome(UNAVAIL, libc::EIO),
+            Err(outcome) => outcome,
+        };
+    }
     match ask(&request) {
         // SAFETY: glibc's pointers, passed through.
         Ok(Response::Group(g)) => unsafe { fill_group(&g, out, buf, buflen) },

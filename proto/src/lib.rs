@@ -46,6 +46,7 @@
 //! reverse) keep working.
 
 pub mod client;
+pub mod table;
 
 use std::fmt;
 
@@ -342,6 +343,42 @@ pub struct GroupEntry {
     pub gid: u32,
     /// Member user names (RFC2307bis: the members' `uid` values, found by DN).
     pub members: Vec<String>,
+}
+
+/// A group answer read in place (the NSS module's table path: no allocation per
+/// member).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRef<'a> {
+    pub name: &'a str,
+    pub passwd: &'a str,
+    pub gid: u32,
+    pub members: Vec<&'a str>,
+}
+
+impl<'a> GroupRef<'a> {
+    /// Reads an answer payload holding a group (`Response::Group`); `None` for
+    /// anything else, with the same checks as [`Response::decode_payload`].
+    pub fn decode(payload: &'a [u8]) -> Option<GroupRef<'a>> {
+        let mut r = Reader::new(payload);
+        if r.u16().ok()? != kind::R_GROUP {
+            return None;
+        }
+        let name = r.text().ok()?;
+        let passwd = r.text().ok()?;
+        let gid = r.u32().ok()?;
+        let n = r.count(4).ok()?;
+        let mut members = Vec::with_capacity(n);
+        for _ in 0..n {
+            members.push(r.text().ok()?);
+        }
+        r.end().ok()?;
+        Some(GroupRef {
+            name,
+            passwd,
+            gid,
+            members,
+        })
+    }
 }
 
 /// The daemon's health, for `proxid status`.
@@ -814,6 +851,10 @@ impl<'a> Reader<'a> {
     }
     fn u64(&mut self) -> Result<u64, DecodeError> {
         Ok(u64::from_be_bytes(self.array()?))
+    }
+    fn text(&mut self) -> Result<&'a str, DecodeError> {
+        let n = self.u32()? as usize;
+        std::str::from_utf8(self.take(n)?).map_err(|_| DecodeError::Malformed("text is not UTF-8"))
     }
     fn bytes(&mut self) -> Result<Vec<u8>, DecodeError> {
         let n = self.u32()? as usize;

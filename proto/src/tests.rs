@@ -421,3 +421,29 @@ fn the_fuzz_seeds_are_frames_that_decode() {
         }
     }
 }
+
+#[test]
+fn a_group_read_in_place_equals_the_decoded_one() {
+    let g = GroupEntry {
+        name: "staff".into(),
+        passwd: "x".into(),
+        gid: 7,
+        members: vec!["alice".into(), "bob".into()],
+    };
+    let frame = Response::Group(g.clone()).encode();
+    let payload = &frame[HEADER_LEN..];
+    let r = GroupRef::decode(payload).unwrap();
+    assert_eq!(
+        (r.name, r.passwd, r.gid, r.members.clone()),
+        ("staff", "x", 7, vec!["alice", "bob"])
+    );
+    // Truncated, trailing bytes, another kind: refused as decode_payload refuses.
+    for cut in 0..payload.len() {
+        assert!(GroupRef::decode(&payload[..cut]).is_none());
+    }
+    let mut longer = payload.to_vec();
+    longer.push(0);
+    assert!(GroupRef::decode(&longer).is_none());
+    let other = Response::Gids(vec![1]).encode();
+    assert!(GroupRef::decode(&other[HEADER_LEN..]).is_none());
+}

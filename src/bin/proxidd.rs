@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use proxid::cache::{Cache, SystemClock};
+use proxid::cache::{Cache, Freshness, SystemClock};
 use proxid::config::{Config, Mode};
 use proxid::identity::validate_name;
 use proxid::source::ldap::{LdapSource, NssGroup, NssUser};
@@ -45,6 +45,11 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 const CLIENT_STACK: usize = 2 * 1024 * 1024;
 /// Entries per enumeration page at most.
 const MAX_PAGE: u32 = 1000;
+#[path = "../nss_table.rs"]
+mod nss_table;
+
+use proxid_proto::table::Kind;
+
 const USAGE: &str = "usage: proxidd [--config FILE] [--socket PATH] [--foreground]";
 
 // syslog priorities for the `<N>` prefix.
@@ -164,6 +169,8 @@ struct Daemon {
     clients: AtomicUsize,
     /// The PAM requests (kept across reloads: the failure throttle lives here).
     pam: proxid::pam_service::PamService,
+    /// The shared table for the NSS module's warm path (`[daemon] shared_table`).
+    table: Option<Mutex<nss_table::Table>>,
 }
 
 /// How a lookup went, before it becomes an answer.
@@ -194,19 +201,26 @@ impl Daemon {
                 ),
             );
         }
+        let ttl = state.config.cache.positive_ttl;
         *self.state.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(state);
+        self.with_table(|t| {
+            t.set_ttl(ttl);
+            t.clear();
+        });
         Ok(format!("configuration reloaded from {file}"))
     }
 
     /// A cached NSS lookup; errors the caller cannot act on (an ambiguous or invalid
     /// entry) are "not found" through NSS and logged here.
+    /// The second value says whether the answer was fetched just now (so a table
+    /// entry published from it expires with the daemon's own cache entry).
     fn cached<K, V>(
         &self,
         cache: &Cache<K, V, V>,
         key: K,
         what: &str,
         fetch: impl FnOnce() -> proxid::Result<Option<V>>,
-    ) -> Lookup<V>
+    ) -> (Lookup<V>, bool)
     where
         K: std::hash::Hash + Eq + Clone + Send + Sync,
         V: Clone + Send + Sync,
@@ -219,10 +233,30 @@ impl Daemon {
         let counter = if asked { &self.misses } else { &self.hits };
         counter.fetch_add(1, Ordering::Relaxed);
         match result {
-            Ok((Some(v), _)) => Lookup::Found(v),
-            Ok((None, _)) => Lookup::NotFound,
-            Err(e) => self.failed(what, e),
+            Ok((Some(v), freshness)) => (Lookup::Found(v), asked && freshness == Freshness::Fresh),
+            Ok((None, _)) => (Lookup::NotFound, asked),
+            Err(e) => (self.failed(what, e), false),
         }
+    }
+
+    fn with_table(&self, change: impl FnOnce(&mut nss_table::Table)) {
+        if let Some(table) = &self.table {
+            change(&mut table.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+    }
+
+    /// Puts an answer the daemon just gave (fresh from the directory) in the shared
+    /// table, or takes the key out of it when the answer is "not found". Anything
+    /// else (an outage, a stale answer) leaves the table as it is.
+    fn published(&self, kind: Kind, key: &[u8], answer: Response, fresh: bool) -> Response {
+        match &answer {
+            Response::Passwd(_) | Response::Group(_) | Response::Gids(_) if fresh => {
+                self.with_table(|t| t.publish(kind, key, &answer))
+            }
+            Response::NotFound => self.with_table(|t| t.remove(kind, key)),
+            _ => {}
+        }
+        answer
     }
 
     fn failed<T>(&self, what: &str, e: Error) -> Lookup<T> {
@@ -304,19 +338,21 @@ impl Daemon {
                     return Response::NotFound;
                 }
                 let what = format!("user {}", shown(&raw));
-                let found = self.cached(&state.pw_name, name.to_string(), &what, || {
+                let (found, fresh) = self.cached(&state.pw_name, name.to_string(), &what, || {
                     state.ldap.nss_user_by_name(name)
                 });
-                Self::user_answer(&state, found)
+                let answer = Self::user_answer(&state, found);
+                self.published(Kind::PwName, name.as_bytes(), answer, fresh)
             }
             Request::GetPwUid(uid) => {
                 if uid == 0 {
                     return Response::NotFound;
                 }
-                let found = self.cached(&state.pw_uid, uid, &format!("uid {uid}"), || {
+                let (found, fresh) = self.cached(&state.pw_uid, uid, &format!("uid {uid}"), || {
                     state.ldap.nss_user_by_uid(uid)
                 });
-                Self::user_answer(&state, found)
+                let answer = Self::user_answer(&state, found);
+                self.published(Kind::PwUid, &uid.to_ne_bytes(), answer, fresh)
             }
             Request::GetGrNam(raw) => {
                 let Some(name) = Self::name(&raw) else {
@@ -326,21 +362,26 @@ impl Daemon {
                     return Response::NotFound;
                 }
                 let what = format!("group {}", shown(&raw));
-                let found = self.cached(&state.gr_name, name.to_string(), &what, || {
+                let (found, fresh) = self.cached(&state.gr_name, name.to_string(), &what, || {
                     state.ldap.nss_group_by_name(name)
                 });
-                Self::group_answer(&state, found)
+                let answer = Self::group_answer(&state, found);
+                self.published(Kind::GrName, name.as_bytes(), answer, fresh)
             }
             Request::GetGrGid(gid) => {
                 if gid == 0 {
                     return Response::NotFound;
                 }
-                let found = self.cached(&state.gr_gid, gid, &format!("gid {gid}"), || {
+                let (found, fresh) = self.cached(&state.gr_gid, gid, &format!("gid {gid}"), || {
                     state.ldap.nss_group_by_gid(gid)
                 });
-                Self::group_answer(&state, found)
+                let answer = Self::group_answer(&state, found);
+                self.published(Kind::GrGid, &gid.to_ne_bytes(), answer, fresh)
             }
-            Request::InitGroups(raw) => self.initgroups(&state, &raw),
+            Request::InitGroups(raw) => {
+                let answer = self.initgroups(&state, &raw);
+                self.published(Kind::InitGroups, &raw, answer, true)
+            }
             Request::ListPasswd { start, count } => {
                 if !filters.enumerate {
                     return Response::Denied("enumeration is off ([daemon] enumerate)".into());
@@ -392,6 +433,7 @@ impl Daemon {
                         state
                             .gr_name
                             .remove_where(|_, g| g.members.iter().any(|m| m == name));
+                        self.with_table(|t| t.forget(name));
                     }
                     None => {
                         state.resolver.invalidate(None);
@@ -401,6 +443,7 @@ impl Daemon {
                         state.gr_gid.clear();
                         *state.users.lock().unwrap_or_else(|p| p.into_inner()) = None;
                         *state.groups.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                        self.with_table(|t| t.clear());
                     }
                 }
                 let what = name.map_or("the whole cache".to_string(), |n| shown(&n));
@@ -682,6 +725,41 @@ fn bind(path: &Path) -> Result<UnixListener, String> {
     Ok(listener)
 }
 
+/// The shared table beside the socket, new for this run (the one a previous run left
+/// is retired); `None` when turned off or when it cannot be written (logged: the
+/// module then asks the socket every time).
+fn open_table(config: &Config, socket: &Path) -> Option<Mutex<nss_table::Table>> {
+    let path = nss_table::path_for_socket(socket);
+    if !config.daemon.shared_table {
+        // A table left by an earlier run must not keep answering.
+        use std::os::unix::fs::OpenOptionsExt;
+        let old = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path);
+        if let Ok(old) = old {
+            nss_table::retire_file(&old);
+            let _ = std::fs::remove_file(&path);
+        }
+        return None;
+    }
+    let ttl = config.cache.positive_ttl;
+    match nss_table::Table::create(&path, nss_table::DEFAULT_SIZE, ttl) {
+        Ok(t) => {
+            log(INFO, format_args!("publishing the NSS table {path:?}"));
+            Some(Mutex::new(t))
+        }
+        Err(e) => {
+            log(
+                WARNING,
+                format_args!("no shared NSS table ({path:?}: {e}); every lookup asks the socket"),
+            );
+            None
+        }
+    }
+}
+
 /// `sd_notify` without libsystemd: one datagram to `$NOTIFY_SOCKET`.
 fn sd_notify(message: &str) {
     let Some(target) = std::env::var_os("NOTIFY_SOCKET") else {
@@ -817,6 +895,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let table = open_table(&state.config, &socket);
     let daemon = Arc::new(Daemon {
         state: RwLock::new(Arc::new(state)),
         config_arg: args.config.clone(),
@@ -829,6 +908,7 @@ fn main() {
         misses: AtomicU64::new(0),
         clients: AtomicUsize::new(0),
         pam: proxid::pam_service::PamService::default(),
+        table,
     });
     {
         let d = daemon.clone();
@@ -871,6 +951,7 @@ fn main() {
             _ => {
                 sd_notify("STOPPING=1");
                 let _ = std::fs::remove_file(&socket);
+                daemon.with_table(|t| t.retire());
                 log(INFO, "stopping");
                 std::process::exit(0);
             }

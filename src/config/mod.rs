@@ -177,6 +177,9 @@ pub struct DaemonConfig {
     pub filter_groups: Vec<String>,
     /// Whether `getent passwd` / `getent group` without a key list the directory.
     pub enumerate: bool,
+    /// Whether proxidd publishes its answers in a read-only table beside the socket
+    /// for the NSS module's warm path (`nss.cache`).
+    pub shared_table: bool,
 }
 
 impl Default for DaemonConfig {
@@ -186,6 +189,7 @@ impl Default for DaemonConfig {
             filter_users: vec!["root".into()],
             filter_groups: vec!["root".into()],
             enumerate: false,
+            shared_table: true,
         }
     }
 }

@@ -41,6 +41,7 @@ pub(super) struct RawDaemon {
     pub(super) filter_users: Option<Vec<String>>,
     pub(super) filter_groups: Option<Vec<String>>,
     pub(super) enumerate: Option<bool>,
+    pub(super) shared_table: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

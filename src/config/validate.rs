@@ -229,6 +229,7 @@ fn daemon(raw: RawDaemon, path: &Path) -> Result<DaemonConfig> {
         filter_users: raw.filter_users.unwrap_or(defaults.filter_users),
         filter_groups: raw.filter_groups.unwrap_or(defaults.filter_groups),
         enumerate: raw.enumerate.unwrap_or(defaults.enumerate),
+        shared_table: raw.shared_table.unwrap_or(defaults.shared_table),
     };
     check_daemon(&daemon, path)?;
     Ok(daemon)
