@@ -28,7 +28,7 @@
 //! 2. Encode it in `Request::encode_payload` and decode it in `Request::decode_payload`
 //!    (same field order), and add a round-trip case to the tests.
 //! 3. If it needs a new kind of answer, do the same in [`Response`].
-//! 4. Answer it in the daemon (`src/bin/proxidd.rs`), deciding there whether it is
+//! 4. Answer it in the daemon (`src/bin/proxidd/`), deciding there whether it is
 //!    privileged (root only, checked with `SO_PEERCRED`).
 //!
 //! Bump [`VERSION`] only for a change an old peer would misread (a field added to an

@@ -45,7 +45,6 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 const CLIENT_STACK: usize = 2 * 1024 * 1024;
 /// Entries per enumeration page at most.
 const MAX_PAGE: u32 = 1000;
-#[path = "../nss_table.rs"]
 mod nss_table;
 
 use proxid_proto::table::Kind;
