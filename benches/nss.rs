@@ -17,6 +17,9 @@
 //! `sssd-ldap libnss-sss` (scripts/bench-setup.sh installs them without letting their
 //! scripts change /etc) and are skipped without them.
 
+// A benchmark measures real elapsed time; the clock module is for the library.
+#![allow(clippy::disallowed_methods)]
+
 #[path = "../tests/support/nss.rs"]
 mod nss;
 #[path = "../tests/support/mod.rs"]
