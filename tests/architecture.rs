@@ -31,7 +31,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("facade", &["proxid"]),
     (
         "faces",
-        &["ffi", "pam_service", "doctor", "homes", "fuzzing"],
+        &[
+            "ffi",
+            "pam_service",
+            "resolve_service",
+            "doctor",
+            "homes",
+            "fuzzing",
+        ],
     ),
 ];
 
