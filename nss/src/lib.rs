@@ -511,10 +511,13 @@ pub unsafe extern "C" fn _nss_proxid_initgroups_dyn(
             let have = at.max(0) as usize;
             // SAFETY: `groupsp` is not NULL (checked): glibc's array pointer.
             let current = unsafe { *groupsp };
-            // SAFETY: glibc's array holds `*start` GIDs (those found so far).
-            if !current.is_null()
-                && unsafe { std::slice::from_raw_parts(current, have) }.contains(&gid)
-            {
+            let found = if current.is_null() {
+                &[][..]
+            } else {
+                // SAFETY: not NULL: glibc's array, holding `*start` GIDs (found so far).
+                unsafe { std::slice::from_raw_parts(current, have) }
+            };
+            if found.contains(&gid) {
                 continue;
             }
             if limit > 0 && at >= limit {
