@@ -67,13 +67,10 @@ pub mod auth;
 #[doc(hidden)]
 pub mod cache;
 pub mod clock;
-#[allow(missing_docs)] // TODO(#12): document every config field
 pub mod config;
 mod core_site;
 #[doc(hidden)]
 pub mod doctor;
-// Each variant's doc comes with the errors issue (#12 point 4).
-#[allow(missing_docs)]
 pub mod error;
 #[doc(hidden)]
 pub mod ffi;
@@ -97,7 +94,6 @@ mod proxid;
 #[doc(hidden)]
 pub mod resolve_service;
 mod resolver;
-#[allow(missing_docs)] // TODO(#12): document the LDAP source's public items
 pub mod source;
 #[doc(hidden)]
 pub mod testing;
