@@ -200,19 +200,19 @@ fn admission_resolver() -> Option<&'static Proxid> {
 /// lets anyone act as root.
 pub fn assertion_json(data: &[u8]) {
     let Some(text) = text(data) else { return };
-    let Some(r) = admission_resolver() else {
-        return;
-    };
+    let resolver = admission_resolver();
     if let Ok(a) = Assertion::from_json(text) {
         assert_eq!(Assertion::from_json(&a.to_json()).ok(), Some(a.clone()));
-        let _ = r.accept(&a);
+        if let Some(r) = resolver {
+            let _ = r.accept(&a);
+        }
     }
     if let Ok(request) = AdmitRequest::from_json(text) {
         assert_eq!(
             AdmitRequest::from_json(&request.to_json()).ok(),
             Some(request.clone())
         );
-        if let Ok(decision) = r.admit_with(&request, &fake_lookup) {
+        if let Some(Ok(decision)) = resolver.map(|r| r.admit_with(&request, &fake_lookup)) {
             if decision.verdict == crate::policy::Verdict::Allowed {
                 assert_ne!(request.user.name, "root", "{decision:?}");
             }
