@@ -4,6 +4,18 @@
 //! into target/<profile>/man and target/<profile>/completions (installed by
 //! scripts/install.sh).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use std::env;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,18 +29,17 @@ mod cli {
 /// Must equal `PROXID_ABI_VERSION` in src/ffi/c/mod.rs (checked by tests/c_abi.rs).
 const ABI_VERSION: u32 = 0;
 
-fn main() {
+fn main() -> Result<(), BuildError> {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     // cbindgen reads src/ffi/c/mod.rs and follows its `mod` lines into the directory.
     println!("cargo:rerun-if-changed=src/ffi/c");
 
-    let crate_dir =
-        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let crate_dir = PathBuf::from(cargo_env("CARGO_MANIFEST_DIR")?);
+    let out_dir = PathBuf::from(cargo_env("OUT_DIR")?);
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
-        .unwrap_or_else(|e| panic!("cbindgen.toml: {e}"));
+        .map_err(|e| BuildError(format!("cbindgen.toml: {e}")))?;
     let version = |part: &str| env::var(format!("CARGO_PKG_VERSION_{part}")).unwrap_or_default();
     config.after_includes = Some(format!(
         "\n#define PROXID_VERSION \"{}\"\n#define PROXID_VERSION_MAJOR {}\n#define PROXID_VERSION_MINOR {}\n#define PROXID_VERSION_PATCH {}",
@@ -42,7 +53,7 @@ fn main() {
         .with_config(config)
         .with_src(crate_dir.join("src/ffi/c/mod.rs"))
         .generate()
-        .unwrap_or_else(|e| panic!("cbindgen could not generate proxid.h: {e}"))
+        .map_err(|e| BuildError(format!("cbindgen could not generate proxid.h: {e}")))?
         .write_to_file(&header);
     println!(
         "cargo:rustc-env=PROXID_GENERATED_HEADER={}",
@@ -56,14 +67,32 @@ fn main() {
     println!("cargo:rerun-if-changed=src/bin/proxid/cli.rs");
     // OUT_DIR is target/<profile>/build/proxid-<hash>/out; the files go beside the
     // binary, where scripts/install.sh and the package look for them.
-    let profile_dir = out_dir
-        .ancestors()
-        .nth(3)
-        .expect("OUT_DIR is target/<profile>/build/<pkg>/out");
+    let profile_dir = out_dir.ancestors().nth(3).ok_or_else(|| {
+        BuildError(format!(
+            "OUT_DIR {} is not target/<profile>/build/<pkg>/out",
+            out_dir.display()
+        ))
+    })?;
     write_man_pages(&profile_dir.join("man"))
-        .unwrap_or_else(|e| panic!("cannot write the man pages: {e}"));
+        .map_err(|e| BuildError(format!("cannot write the man pages: {e}")))?;
     write_completions(&profile_dir.join("completions"))
-        .unwrap_or_else(|e| panic!("cannot write the shell completions: {e}"));
+        .map_err(|e| BuildError(format!("cannot write the shell completions: {e}")))?;
+    Ok(())
+}
+
+/// Why the build script stops: returned from `main`, so cargo fails the build and
+/// shows the message (`Error: ...`), without a panic's backtrace noise.
+struct BuildError(String);
+
+impl std::fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A variable cargo sets for every build script.
+fn cargo_env(name: &str) -> Result<String, BuildError> {
+    env::var(name).map_err(|e| BuildError(format!("{name} (cargo sets it for build scripts): {e}")))
 }
 
 /// proxid.1 and one page per command (proxid-resolve.1, ...), as git does.

@@ -107,8 +107,9 @@ fn proxy_key<'n>(name: &'n str, prefix: &str) -> Option<(&'n str, &'n str)> {
 /// 1-based line of a byte offset, for messages.
 fn line_of(text: &str, pos: u64) -> usize {
     let end = usize::try_from(pos).unwrap_or(usize::MAX).min(text.len());
-    text.as_bytes()[..end]
+    text.as_bytes()
         .iter()
+        .take(end)
         .filter(|&&b| b == b'\n')
         .count()
         + 1

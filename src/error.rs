@@ -18,39 +18,73 @@ pub enum Error {
     /// The name was rejected before any lookup (empty, NUL, too long, not UTF-8, or a
     /// malformed principal). Fix the input; retrying will not help.
     #[error("invalid name {name:?}: {reason}")]
-    InvalidName { name: String, reason: String },
+    InvalidName {
+        /// The name as given (cut and made printable where it had to be).
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// No source knows this user or group. Refuse the request; do not guess.
     #[error("{what} not found")]
-    NotFound { what: String },
+    NotFound {
+        /// What was looked for (`user "alice"`, `uid 4000`, ...).
+        what: String,
+    },
 
     /// The source could not answer (LDAP down, NSS module failing). Retry later; the
     /// answer is unknown, which is not the same as "no such user".
     #[error("{source_name} unavailable: {detail}")]
-    Unavailable { source_name: String, detail: String },
+    Unavailable {
+        /// The source that could not answer ("local", "ldap", ...).
+        source_name: String,
+        /// Why (the server, the error it gave).
+        detail: String,
+    },
 
     /// The source did not answer within the configured time. Like `Unavailable`: retry
     /// later; the answer is unknown.
     #[error("{source_name} timed out after {after_ms} ms")]
-    Timeout { source_name: String, after_ms: u64 },
+    Timeout {
+        /// The source that did not answer.
+        source_name: String,
+        /// How long it was waited for, in milliseconds.
+        after_ms: u64,
+    },
 
     /// The directory holds data we refuse to interpret (two entries for one name, a
     /// missing or invalid ID). Fix the directory; proxid never picks one at random.
     #[error("ambiguous or invalid directory data: {detail}")]
-    Directory { detail: String },
+    Directory {
+        /// What is wrong, naming the entries (DNs) concerned.
+        detail: String,
+    },
 
     /// The configuration is wrong. Fix the file named in the message.
     #[error("{file}: {message}")]
-    Config { file: PathBuf, message: String },
+    Config {
+        /// The file at fault (the configuration file, or a file it names).
+        file: PathBuf,
+        /// What is wrong and, where it can say, the section, key and line.
+        message: String,
+    },
 
     /// Client and server disagree on who resolves names. Align `[resolution]` on both.
     #[error("resolution mode mismatch: {detail}")]
-    ModeMismatch { detail: String },
+    ModeMismatch {
+        /// Both sides' settings, and whose assertion it was.
+        detail: String,
+    },
 
     /// The client's IDs differ from the server's resolution of the same name. Refuse
     /// the request; fix whichever registry is wrong.
     #[error("identity mismatch for {name}: {detail}")]
-    IdentityMismatch { name: String, detail: String },
+    IdentityMismatch {
+        /// The name both sides resolved.
+        name: String,
+        /// Every ID that differs, the client's and the server's.
+        detail: String,
+    },
 
     /// A caller-supplied argument is unusable (bad assertion JSON, bad principal rule...).
     /// Fix the argument; retrying will not help.
@@ -61,7 +95,9 @@ pub enum Error {
     /// that cannot be read, a thread that cannot start). Fix what `context` names.
     #[error("{context}: {source}")]
     Io {
+        /// What was being done (`read /etc/proxid/bind.secret`, ...).
         context: String,
+        /// The operating system's error, shared so the enum stays cheap to clone.
         #[source]
         source: Arc<std::io::Error>,
     },

@@ -52,19 +52,25 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 #[doc(hidden)]
 pub mod auth;
 #[doc(hidden)]
 pub mod cache;
 pub mod clock;
-#[allow(missing_docs)] // TODO(#12): document every config field
 pub mod config;
 mod core_site;
 #[doc(hidden)]
 pub mod doctor;
-// Each variant's doc comes with the errors issue (#12 point 4).
-#[allow(missing_docs)]
 pub mod error;
 #[doc(hidden)]
 pub mod ffi;
@@ -88,7 +94,6 @@ mod proxid;
 #[doc(hidden)]
 pub mod resolve_service;
 mod resolver;
-#[allow(missing_docs)] // TODO(#12): document the LDAP source's public items
 pub mod source;
 #[doc(hidden)]
 pub mod testing;

@@ -10,7 +10,7 @@ pub const MAX_NAME_BYTES: usize = 256;
 /// Validates a user or group name taken from outside (CLI argument, C string, JNI).
 /// Returns the name as `&str`; every lookup path starts here.
 pub fn validate_name(raw: &[u8]) -> Result<&str> {
-    let shown = || String::from_utf8_lossy(&raw[..raw.len().min(64)]).into_owned();
+    let shown = || String::from_utf8_lossy(raw.get(..64).unwrap_or(raw)).into_owned();
     if raw.is_empty() {
         return Err(Error::invalid_name("", "empty name"));
     }

@@ -20,9 +20,16 @@
 //!   connecting — the daemon never asks itself, and its own local lookups (protected
 //!   accounts, PAM proxies) see "no such local account", not an outage.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
 )]
 
 use std::ffi::CStr;
@@ -85,8 +92,8 @@ fn ask(request: &Request) -> Result<Response, Outcome> {
     }
     let socket = client::socket_path();
     let mut record = Vec::new();
-    if let Some(range) = from_table(&socket, request, &mut record) {
-        if let Found::Hit(answer) = table::decode(&record[range]) {
+    if let Some(payload) = from_table(&socket, request, &mut record).and_then(|r| record.get(r)) {
+        if let Found::Hit(answer) = table::decode(payload) {
             return Ok(answer);
         }
     }
@@ -161,8 +168,10 @@ fn hold(m: Mapped) -> *mut Mapped {
 /// # Safety
 /// `p` came from `hold` and nobody uses it any more.
 unsafe fn release(p: *mut Mapped) {
-    std::ptr::drop_in_place(p);
-    libc::munmap(p.cast(), std::mem::size_of::<Mapped>());
+    // SAFETY: `p` holds the Mapped `hold` wrote, and nobody uses it any more.
+    unsafe { std::ptr::drop_in_place(p) };
+    // SAFETY: `p` is the start of the mapping of that size `hold` made; its value is dropped.
+    unsafe { libc::munmap(p.cast(), std::mem::size_of::<Mapped>()) };
 }
 
 /// The answer from the shared table, as the record copied into `record` and the
@@ -219,7 +228,8 @@ unsafe fn name_arg(name: *const c_char) -> Option<Vec<u8>> {
     if name.is_null() {
         return None;
     }
-    let bytes = CStr::from_ptr(name).to_bytes();
+    // SAFETY: not NULL (checked), so NUL-terminated (the caller's contract).
+    let bytes = unsafe { CStr::from_ptr(name) }.to_bytes();
     (!bytes.is_empty() && bytes.len() <= MAX_NAME).then(|| bytes.to_vec())
 }
 
@@ -296,7 +306,8 @@ unsafe fn fill_passwd(p: &Passwd, out: *mut passwd, buf: *mut c_char, buflen: si
     ) else {
         return TOO_SMALL;
     };
-    let out = &mut *out;
+    // SAFETY: not NULL (checked); the caller's struct, ours to fill for this call.
+    let out = unsafe { &mut *out };
     out.pw_name = name;
     out.pw_passwd = pw;
     out.pw_uid = p.uid as uid_t;
@@ -310,7 +321,8 @@ unsafe fn fill_passwd(p: &Passwd, out: *mut passwd, buf: *mut c_char, buflen: si
 /// # Safety
 /// `out` points at a `struct group`, `buf` at `buflen` bytes.
 unsafe fn fill_group(g: &GroupEntry, out: *mut group, buf: *mut c_char, buflen: size_t) -> Outcome {
-    fill_group_parts(&g.name, &g.passwd, g.gid, &g.members, out, buf, buflen)
+    // SAFETY: our caller's promise about `out`, `buf` and `buflen` is the one it needs.
+    unsafe { fill_group_parts(&g.name, &g.passwd, g.gid, &g.members, out, buf, buflen) }
 }
 
 /// # Safety
@@ -341,10 +353,13 @@ unsafe fn fill_group_parts<M: AsRef<str>>(
         let Some(m) = arena.string(member.as_ref()) else {
             return TOO_SMALL;
         };
-        *array.add(i) = m;
+        // SAFETY: `array` has room for members.len() + 1 aligned pointers; i < members.len().
+        unsafe { array.add(i).write(m) };
     }
-    *array.add(members.len()) = std::ptr::null_mut();
-    let out = &mut *out;
+    // SAFETY: the last of the members.len() + 1 slots of `array`.
+    unsafe { array.add(members.len()).write(std::ptr::null_mut()) };
+    // SAFETY: not NULL (checked); the caller's struct, ours to fill for this call.
+    let out = unsafe { &mut *out };
     out.gr_name = name;
     out.gr_passwd = pw;
     out.gr_gid = gid as gid_t;
@@ -366,8 +381,10 @@ fn group_request(request: Request, out: *mut group, buf: *mut c_char, buflen: si
         // A table hit is read in place: no allocation per member.
         let socket = client::socket_path();
         let mut record = Vec::new();
-        if let Some(range) = from_table(&socket, &request, &mut record) {
-            if let Some(g) = GroupRef::decode(&record[range]) {
+        if let Some(payload) =
+            from_table(&socket, &request, &mut record).and_then(|r| record.get(r))
+        {
+            if let Some(g) = GroupRef::decode(payload) {
                 // SAFETY: glibc's pointers, passed through.
                 return unsafe {
                     fill_group_parts(g.name, g.passwd, g.gid, &g.members, out, buf, buflen)
@@ -399,7 +416,8 @@ pub unsafe extern "C" fn _nss_proxid_getpwnam_r(
     buflen: size_t,
     errnop: *mut c_int,
 ) -> NssStatus {
-    boundary(errnop, || match name_arg(name) {
+    // SAFETY: glibc passes NULL or a NUL-terminated name.
+    boundary(errnop, || match unsafe { name_arg(name) } {
         Some(name) => passwd_request(Request::GetPwNam(name), out, buf, buflen),
         None => NOT_FOUND,
     })
@@ -430,7 +448,8 @@ pub unsafe extern "C" fn _nss_proxid_getgrnam_r(
     buflen: size_t,
     errnop: *mut c_int,
 ) -> NssStatus {
-    boundary(errnop, || match name_arg(name) {
+    // SAFETY: glibc passes NULL or a NUL-terminated name.
+    boundary(errnop, || match unsafe { name_arg(name) } {
         Some(name) => group_request(Request::GetGrNam(name), out, buf, buflen),
         None => NOT_FOUND,
     })
@@ -471,7 +490,8 @@ pub unsafe extern "C" fn _nss_proxid_initgroups_dyn(
         if start.is_null() || size.is_null() || groupsp.is_null() {
             return Outcome(UNAVAIL, libc::EINVAL);
         }
-        let Some(name) = name_arg(user) else {
+        // SAFETY: glibc passes NULL or a NUL-terminated name.
+        let Some(name) = (unsafe { name_arg(user) }) else {
             return NOT_FOUND;
         };
         let gids = match ask(&Request::InitGroups(name)) {
@@ -484,31 +504,49 @@ pub unsafe extern "C" fn _nss_proxid_initgroups_dyn(
             if gid == group {
                 continue;
             }
-            let have = (*start).max(0) as usize;
-            let current = *groupsp;
-            if !current.is_null() && std::slice::from_raw_parts(current, have).contains(&gid) {
+            // SAFETY: `start` is not NULL (checked): glibc's count, live for the call.
+            let at = unsafe { *start };
+            // SAFETY: `size` is not NULL (checked): glibc's capacity, live for the call.
+            let capacity = unsafe { *size };
+            let have = at.max(0) as usize;
+            // SAFETY: `groupsp` is not NULL (checked): glibc's array pointer.
+            let current = unsafe { *groupsp };
+            let found = if current.is_null() {
+                &[][..]
+            } else {
+                // SAFETY: not NULL: glibc's array, holding `*start` GIDs (found so far).
+                unsafe { std::slice::from_raw_parts(current, have) }
+            };
+            if found.contains(&gid) {
                 continue;
             }
-            if limit > 0 && *start >= limit {
+            if limit > 0 && at >= limit {
                 break;
             }
-            if current.is_null() || *start >= *size {
-                let mut grown = (*size).max(1).saturating_mul(2);
+            let mut current = current;
+            if current.is_null() || at >= capacity {
+                let mut grown = capacity.max(1).saturating_mul(2);
                 if limit > 0 {
                     grown = grown.min(limit);
                 }
-                grown = grown.max(*start + 1);
+                grown = grown.max(at + 1);
                 let bytes = (grown as usize).saturating_mul(std::mem::size_of::<gid_t>());
-                let p = libc::realloc(current.cast(), bytes).cast::<gid_t>();
+                // SAFETY: NULL or glibc's malloc'd array (glibc frees it); realloc keeps its GIDs.
+                let p = unsafe { libc::realloc(current.cast(), bytes) }.cast::<gid_t>();
                 if p.is_null() {
                     // TRYAGAIN is kept for "buffer too small"; out of memory is UNAVAIL.
                     return Outcome(UNAVAIL, libc::ENOMEM);
                 }
-                *groupsp = p;
-                *size = grown;
+                // SAFETY: `groupsp` is not NULL (checked); glibc reads the new array from it.
+                unsafe { *groupsp = p };
+                // SAFETY: `size` is not NULL (checked).
+                unsafe { *size = grown };
+                current = p;
             }
-            *(*groupsp).add(*start as usize) = gid;
-            *start += 1;
+            // SAFETY: the array has room for `capacity` > `at` GIDs, or was just grown past `at`.
+            unsafe { current.add(have).write(gid) };
+            // SAFETY: `start` is not NULL (checked).
+            unsafe { *start = at + 1 };
         }
         FOUND
     })
@@ -636,14 +674,18 @@ mod tests {
             let mut buf = vec![0 as c_char; len];
             // SAFETY: zeroed struct group is valid plain data.
             let mut out: group = unsafe { std::mem::zeroed() };
+            // SAFETY: a live struct group and a live buffer of `len` bytes.
             let Outcome(status, errno) =
                 unsafe { fill_group(&g, &mut out, buf.as_mut_ptr(), buf.len()) };
             if status == SUCCESS {
                 fits = Some(len);
+                // SAFETY: filled (SUCCESS): a NUL-terminated string in `buf`.
                 let name = unsafe { CStr::from_ptr(out.gr_name) };
                 assert_eq!(name.to_bytes(), b"staff");
+                // SAFETY: filled with two members: gr_mem[1] is a string in `buf`.
                 let second = unsafe { CStr::from_ptr(*out.gr_mem.add(1)) };
                 assert_eq!(second.to_bytes(), b"bob");
+                // SAFETY: gr_mem has three slots, the last the NULL terminator.
                 assert!(unsafe { *out.gr_mem.add(2) }.is_null());
                 break;
             }

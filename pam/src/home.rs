@@ -123,8 +123,9 @@ pub fn ensure(home: &[u8], uid: uid_t, gid: gid_t) -> Result<bool, String> {
         }
         return Ok(true);
     }
-    // SAFETY: stat is plain data; valid descriptor.
+    // SAFETY: stat is plain data: all zeroes is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid descriptor; `st` is a live, writable struct stat.
     if unsafe { libc::fstat(home_dir.0, &mut st) } != 0 {
         return Err(errno_text(&format!("stat {shown}")));
     }

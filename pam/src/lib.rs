@@ -12,6 +12,18 @@
 //! Arguments: `use_first_pass`, `try_first_pass` (as pam_unix; libpam reads them),
 //! `impersonate`, `impersonate=strict`, `mkhomedir`.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 mod ffi;
 mod home;
 

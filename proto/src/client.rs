@@ -262,7 +262,8 @@ fn send_all(fd: &Fd, mut bytes: &[u8], deadline: Instant) -> Result<(), ClientEr
         // SAFETY: sending from a live slice.
         let n = unsafe { libc::send(fd.0, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
         if n >= 0 {
-            bytes = &bytes[n as usize..];
+            // send never reports more than it was given; if it did, stop with an error.
+            bytes = bytes.get(n as usize..).ok_or(ClientError::Io(libc::EIO))?;
             continue;
         }
         match errno() {
@@ -284,7 +285,10 @@ fn receive(fd: &Fd, deadline: Instant) -> Result<Vec<u8>, ClientError> {
         // SAFETY: receiving into a live buffer of the given size.
         let n = unsafe { libc::recv(fd.0, chunk.as_mut_ptr().cast(), chunk.len(), 0) };
         match n {
-            1.. => buf.extend_from_slice(&chunk[..n as usize]),
+            // recv never reports more than the buffer holds; if it did, stop with an error.
+            1.. => {
+                buf.extend_from_slice(chunk.get(..n as usize).ok_or(ClientError::Io(libc::EIO))?)
+            }
             0 => return Err(ClientError::Closed),
             _ => match errno() {
                 libc::EINTR => {}

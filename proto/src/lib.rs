@@ -45,6 +45,18 @@
 //! kinds and never receive their answers, so old modules and new daemons (and the
 //! reverse) keep working.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 pub mod client;
 pub mod table;
 
@@ -757,8 +769,7 @@ pub fn decode_header(header: &[u8; HEADER_LEN], max: usize) -> Result<usize, Dec
 pub fn split_frame(buf: &[u8], max: usize) -> Result<Option<(&[u8], usize)>, DecodeError> {
     let Some(header) = buf.get(..HEADER_LEN) else {
         // Refuse garbage as soon as its first bytes show it.
-        let n = buf.len().min(3);
-        if buf[..n] != MAGIC[..n] {
+        if buf.iter().zip(MAGIC).any(|(got, want)| *got != want) {
             return Err(DecodeError::BadMagic);
         }
         return Ok(None);
@@ -783,7 +794,9 @@ impl Writer {
     }
     fn finish(mut self) -> Vec<u8> {
         let len = len_u32(self.0.len() - HEADER_LEN).to_be_bytes();
-        self.0[4..HEADER_LEN].copy_from_slice(&len);
+        if let Some(slot) = self.0.get_mut(4..HEADER_LEN) {
+            slot.copy_from_slice(&len); // frame() wrote HEADER_LEN bytes: always there
+        }
         self.0
     }
     fn kind(&mut self, k: u16) -> &mut Writer {

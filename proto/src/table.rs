@@ -247,7 +247,9 @@ impl View {
             return None;
         }
         let mut header = [0u8; HEADER_SIZE];
-        std::ptr::copy_nonoverlapping(base, header.as_mut_ptr(), HEADER_SIZE);
+        // SAFETY: the caller promises `len` readable bytes at `base`, and
+        // `HEADER_SIZE <= len` (checked above); `header` is a local of that size.
+        unsafe { std::ptr::copy_nonoverlapping(base, header.as_mut_ptr(), HEADER_SIZE) };
         let geometry = Geometry::check(&header, len)?;
         Some(View {
             base,
@@ -302,10 +304,9 @@ impl View {
     /// Looks `key` up; `now` in [`now_ms`] units.
     pub fn lookup(&self, kind: Kind, key: &[u8], now: u64) -> Found {
         let mut record = Vec::new();
-        match self.lookup_payload(kind, key, now, &mut record) {
-            Some(range) => decode(&record[range]),
-            None => Found::Miss,
-        }
+        self.lookup_payload(kind, key, now, &mut record)
+            .and_then(|range| record.get(range))
+            .map_or(Found::Miss, decode)
     }
 
     /// Looks `key` up and leaves the record in `record`; the answer payload is
@@ -353,26 +354,26 @@ impl View {
             let at = g.data + rel;
             self.copy(at, RECORD_HEADER, record)?;
             head.copy_from_slice(record);
-            let field = |o: usize| {
+            let field = |o: usize| -> Option<u32> {
                 let mut a = [0u8; 4];
-                a.copy_from_slice(&head[o..o + 4]);
-                u32::from_ne_bytes(a)
+                a.copy_from_slice(head.get(o..o + 4)?);
+                Some(u32::from_ne_bytes(a))
             };
-            let len = field(r::LEN) as usize;
-            let key_len = field(r::KEY_LEN) as usize;
-            if field(r::MAGIC) != RECORD_MAGIC
+            let len = field(r::LEN)? as usize;
+            let key_len = field(r::KEY_LEN)? as usize;
+            if field(r::MAGIC)? != RECORD_MAGIC
                 || len < RECORD_HEADER.checked_add(key_len)?
                 || rel.checked_add(len)? > g.data_len
             {
                 return None;
             }
-            if field(r::KIND) == kind as u32 && key_len == key.len() {
+            if field(r::KIND)? == kind as u32 && key_len == key.len() {
                 self.copy(at, len, record)?;
                 if record.get(RECORD_HEADER..RECORD_HEADER + key_len)? == key {
                     return Some(true);
                 }
             }
-            off = field(r::NEXT);
+            off = field(r::NEXT)?;
         }
         None
     }
@@ -425,7 +426,10 @@ pub fn record(kind: Kind, key: &[u8], answer: &Response, expiry: u64) -> Vec<u8>
     out.extend_from_slice(key);
     out.extend_from_slice(payload);
     let sum = checksum(&out);
-    out[r::CHECKSUM..r::CHECKSUM + 4].copy_from_slice(&sum.to_ne_bytes());
+    // The header written above is RECORD_HEADER bytes, so the slot is always there.
+    if let Some(slot) = out.get_mut(r::CHECKSUM..r::CHECKSUM + 4) {
+        slot.copy_from_slice(&sum.to_ne_bytes());
+    }
     out
 }
 

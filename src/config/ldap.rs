@@ -19,6 +19,8 @@ use crate::error::{Error, Result};
 pub struct Secret(pub(super) String);
 
 impl Secret {
+    /// The secret itself, for the one place that sends it (the LDAP bind). Never
+    /// print or log what this returns.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -36,59 +38,111 @@ impl Serialize for Secret {
     }
 }
 
+/// `[ldap] schema`: how the directory records group membership.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LdapSchema {
-    /// posixGroup with `memberUid` (member names).
+    /// `"rfc2307"`: posixGroup with `memberUid` (member names).
     Rfc2307,
-    /// groups with `member` DNs, possibly nested.
+    /// `"rfc2307bis"`: groups with `member` DNs, possibly nested.
     Rfc2307bis,
 }
 
+/// `[ldap.map]`: the filters and attribute names the directory uses. Filters go into
+/// queries as written (checked to parse); attribute names must be plain LDAP
+/// attribute descriptions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct LdapMap {
+    /// `user_filter`: what a user entry is. Default `"(objectClass=posixAccount)"`.
     pub user_filter: String,
+    /// `group_filter`: what a group entry is. Default `"(objectClass=posixGroup)"`
+    /// (rfc2307) or `"(|(objectClass=posixGroup)(objectClass=groupOfNames))"`
+    /// (rfc2307bis).
     pub group_filter: String,
+    /// `uid`: the user's login name. Default `"uid"`.
     pub uid: String,
+    /// `uid_number`: the user's UID. Default `"uidNumber"`.
     pub uid_number: String,
+    /// `gid_number`: the user's primary GID, and a group's GID. Default
+    /// `"gidNumber"`.
     pub gid_number: String,
+    /// `member_uid`: a group's member names (rfc2307). Default `"memberUid"`.
     pub member_uid: String,
+    /// `member`: a group's member DNs (rfc2307bis). Default `"member"`.
     pub member: String,
+    /// `home_directory`: the user's home directory. Default `"homeDirectory"`.
     pub home_directory: String,
+    /// `login_shell`: the user's shell. Default `"loginShell"`.
     pub login_shell: String,
+    /// `group_name`: a group's name. Default `"cn"`.
     pub group_name: String,
 }
 
+/// `[ldap]`: the directory server-side resolution reads. Durations are written with
+/// a unit in the file (`"2s"`, `"500ms"`, `"10m"`), and none may be 0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct LdapConfig {
+    /// `uris`: `ldap://` or `ldaps://` URIs, tried in order (failover). Required, at
+    /// least one.
     pub uris: Vec<String>,
+    /// `base`: the search base. Required.
     pub base: String,
+    /// `user_base`: where users are searched. Default: `base`.
     pub user_base: String,
+    /// `group_base`: where groups are searched. Default: `base`.
     pub group_base: String,
+    /// `schema`: how membership is recorded. Default `"rfc2307"`.
     pub schema: LdapSchema,
+    /// `nested_group_depth`: how many levels of nested rfc2307bis groups are
+    /// followed (cycles are stopped). Default `0`: none.
     pub nested_group_depth: u32,
+    /// `bind_dn`: the DN of a simple bind. Default: none (anonymous).
     pub bind_dn: Option<String>,
+    /// The bind password: `bind_password` (inline; the configuration file must then
+    /// be private) or the content of `bind_password_file`. Default: none; needs
+    /// `bind_dn`.
     pub bind_password: Option<Secret>,
+    /// `bind_password_file`: the file the bind password was read from; refused when
+    /// group or others may read it. Default: none; not with `bind_password`.
     pub bind_password_file: Option<PathBuf>,
+    /// `starttls`: upgrade `ldap://` connections with StartTLS. Default `false`.
+    /// Certificates are always verified.
     pub starttls: bool,
+    /// `ca_file`: the PEM certificates TLS trusts (a server certificate found in it
+    /// is also accepted as pinned). Default: none, the system store.
     pub ca_file: Option<PathBuf>,
+    /// `connect_timeout`: the most one connection attempt (TCP, TLS, bind) may take.
+    /// Default `"2s"`.
     #[serde(serialize_with = "ser_duration")]
     pub connect_timeout: Duration,
+    /// `operation_timeout`: the most one lookup may wait for the server's answer.
+    /// Default `"3s"`.
     #[serde(serialize_with = "ser_duration")]
     pub operation_timeout: Duration,
+    /// `connections`: the most pooled connections (a count, 1 to 256), opened on
+    /// demand. Default `4`.
     pub connections: u32,
-    /// How long a server that failed is skipped; then it is tried first again (and
-    /// connections to later servers in `uris` are replaced).
+    /// `retry_after`: how long a server that failed is skipped; then it is tried
+    /// first again (and connections to later servers in `uris` are replaced).
+    /// Default `"10s"`.
     #[serde(serialize_with = "ser_duration")]
     pub retry_after: Duration,
-    /// Connections are reopened after this long.
+    /// `connection_max_age`: connections are reopened after this long. Default
+    /// `"10m"`.
     #[serde(serialize_with = "ser_duration")]
     pub connection_max_age: Duration,
+    /// `min_uid`: users with a lower UID are ignored; at least 1 (0 is read as 1:
+    /// root never comes from the directory). Default `1`.
     pub min_uid: u32,
+    /// `min_gid`: groups with a lower GID are not among a user's groups (a member
+    /// keeps the GID for the protection check); at least 1. Default `1`.
     pub min_gid: u32,
+    /// `allow_insecure_bind`: allow a simple bind over plain `ldap://` (no StartTLS)
+    /// to a host other than loopback. Default `false`: refused.
     pub allow_insecure_bind: bool,
+    /// `[ldap.map]`.
     pub map: LdapMap,
 }
 

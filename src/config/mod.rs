@@ -108,25 +108,42 @@ pub enum Mode {
     Server,
 }
 
+/// `[resolution]`: who turns names into IDs, and what a server accepts from clients
+/// (the mode handshake, [`crate::mode`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Resolution {
+    /// `mode`: `"client"` (the local OS registry) or `"server"` (LDAP, needs
+    /// `[ldap]`). Default `"client"`, or what `fs.mapr.server.resolve.user` in
+    /// `hadoop_core_site` says; a mode written here must agree with that property.
     pub mode: Mode,
-    /// Server role: accept name-only assertions and resolve them here.
+    /// `server_side`: server role: accept name-only assertions and resolve them here.
+    /// Default `false` (`true` when `require_server_side` is).
     pub server_side: bool,
-    /// Server role, strict: accept only name-only assertions, refusing IDs a client
-    /// resolved itself (both sides must then run server-side resolution).
+    /// `require_server_side`: server role, strict: accept only name-only assertions,
+    /// refusing IDs a client resolved itself (both sides must then run server-side
+    /// resolution). Default `false`; needs `server_side`.
     pub require_server_side: bool,
 }
 
+/// `[cache]`: the in-process cache in front of every source. Durations are written
+/// with a unit in the file (`"300s"`, `"5m"`, `"1h"`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct CacheConfig {
+    /// `positive_ttl`: how long a found identity is served from memory. Default
+    /// `"300s"`.
     #[serde(serialize_with = "ser_duration")]
     pub positive_ttl: Duration,
+    /// `negative_ttl`: how long "no such user or group" is remembered, so a flood of
+    /// bad names costs one lookup each per period. Default `"30s"`.
     #[serde(serialize_with = "ser_duration")]
     pub negative_ttl: Duration,
+    /// `max_entries`: most entries held (a count), least recently used out first.
+    /// Default `100000`.
     pub max_entries: usize,
+    /// `stale_if_unavailable`: how long past its expiry an identity is still served
+    /// while every LDAP server is down (marked stale). Default `"1h"`.
     #[serde(serialize_with = "ser_duration")]
     pub stale_if_unavailable: Duration,
 }
@@ -146,8 +163,9 @@ impl Default for CacheConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnUnauthorized {
+    /// `"deny"`: the request is refused.
     Deny,
-    /// Proceed as the proxy itself, not as the target.
+    /// `"run-as-self"`: proceed as the proxy itself, not as the target.
     RunAsSelf,
 }
 
@@ -155,13 +173,23 @@ pub enum OnUnauthorized {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ProxyRule {
+    /// `user`: the proxy (the `P` of `hadoop.proxyuser.P.*`). Required.
     pub user: String,
+    /// `hosts`: where the proxy's requests may come from: `"*"`, IP addresses, CIDR
+    /// blocks, host names (resolved once, when the rules are built). Default `[]`:
+    /// nowhere.
     pub hosts: Vec<String>,
+    /// `groups`: the target must be in one of these groups (primary group included).
+    /// Default `[]`.
     pub groups: Vec<String>,
+    /// `users`: ... or be one of these users (`"*"`: anyone). Default `[]`.
     pub users: Vec<String>,
-    /// Scope by number: targets whose UID is in one of these ranges (`policy::scopes`).
+    /// `uids`: ... or have its UID in one of these inclusive ranges (`"20000-29999"`,
+    /// `"31000"`; MapR-style scopes). Default `[]`. A range covering a protected UID is
+    /// refused when the policy is built.
     pub uids: Vec<IdRange>,
-    /// Scope by number: targets with a GID (primary included) in one of these ranges.
+    /// `gids`: ... or have a GID (primary included) in one of these inclusive ranges.
+    /// Default `[]`. A range covering a protected GID is refused as for `uids`.
     pub gids: Vec<IdRange>,
 }
 
@@ -169,16 +197,20 @@ pub struct ProxyRule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct DaemonConfig {
-    /// The Unix socket proxidd serves.
+    /// `socket`: the Unix socket proxidd serves (`proxidd --socket` overrides it): an
+    /// absolute path of at most 107 bytes. Default `"/run/proxid/nss.sock"`.
     pub socket: PathBuf,
-    /// Users never served through NSS (root never is, whatever this says).
+    /// `filter_users`: users never served through NSS (UID 0 never is, whatever this
+    /// says). Default `["root"]`.
     pub filter_users: Vec<String>,
-    /// Groups never served through NSS.
+    /// `filter_groups`: groups never served through NSS (GID 0 never is). Default
+    /// `["root"]`.
     pub filter_groups: Vec<String>,
-    /// Whether `getent passwd` / `getent group` without a key list the directory.
+    /// `enumerate`: whether `getent passwd` / `getent group` without a key list the
+    /// directory. Default `false` (as SSSD's default).
     pub enumerate: bool,
-    /// Whether proxidd publishes its answers in a read-only table beside the socket
-    /// for the NSS module's warm path (`nss.cache`).
+    /// `shared_table`: whether proxidd publishes its answers in a read-only table
+    /// beside the socket (`nss.cache`) for the NSS module's warm path. Default `true`.
     pub shared_table: bool,
 }
 
@@ -194,17 +226,38 @@ impl Default for DaemonConfig {
     }
 }
 
+/// `[impersonation]`: who may act as whom ([`crate::policy`] gives the order of the
+/// checks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ImpersonationConfig {
+    /// `superuser`: may impersonate anyone, root included; always protected itself.
+    /// Default: none, or the `mapr.daemon.user=` of `mapr_daemon_conf` (a superuser
+    /// written here must then name the same user).
     pub superuser: Option<String>,
+    /// `protected_users`: users never taken on through impersonation, compared by
+    /// UID; each must resolve. Default `["root"]`; root and the superuser are always
+    /// added.
     pub protected_users: Vec<String>,
+    /// `protected_groups`: no member of these groups (by GID, primary included) is
+    /// taken on; each must resolve. Default `["root"]`; root is always added.
     pub protected_groups: Vec<String>,
+    /// `on_unauthorized`: what a request no rule allows becomes. Default `"deny"`.
     pub on_unauthorized: OnUnauthorized,
+    /// `hadoop_core_site`: a core-site.xml whose `hadoop.proxyuser.*` rules are
+    /// imported (and whose `fs.mapr.server.resolve.user` sets `[resolution] mode`).
+    /// It carries policy, so it is refused when group- or world-writable. Default:
+    /// none.
     pub hadoop_core_site: Option<PathBuf>,
+    /// `audit_log`: the file each decision is appended to, one JSON line each; a line
+    /// that cannot be written whole makes the decision `denied`. Default: none (no
+    /// audit).
     pub audit_log: Option<PathBuf>,
-    /// MapR's daemon.conf, whose `mapr.daemon.user=` is the default superuser (`mapr`).
+    /// `mapr_daemon_conf`: MapR's daemon.conf, whose `mapr.daemon.user=` is the
+    /// default superuser (`mapr`); refused when group- or world-writable. Default:
+    /// none.
     pub mapr_daemon_conf: Option<PathBuf>,
+    /// `[[impersonation.proxy]]` blocks, in file order. Default: none.
     pub proxy: Vec<ProxyRule>,
 }
 
@@ -225,23 +278,46 @@ impl Default for ImpersonationConfig {
 
 pub use crate::kerberos::AuthToLocalMechanism;
 
+/// One `[principals.namespace.NS]` or `[principals.application."NS/APP"]` block: the
+/// Kerberos identity a program runs with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ProgramPrincipal {
+    /// `principal`: `primary[/instance]@REALM`; an instance of `_HOST` becomes this
+    /// machine's lower-cased FQDN. Required.
     pub principal: String,
+    /// `keytab`: the keytab holding the principal's key. Default: none, then
+    /// `keytab_path` with the principal's short name, if set.
     pub keytab: Option<PathBuf>,
 }
 
+/// `[principals]`: Kerberos principals to short names (Hadoop's auth_to_local) and
+/// the principals programs run with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct PrincipalsConfig {
+    /// `auth_to_local`: Hadoop `hadoop.security.auth_to_local` rules, one string each
+    /// (`RULE:[n:fmt](regex)s/from/to/g/L`, `DEFAULT`), tried in order. Default
+    /// `["DEFAULT"]`; a malformed rule is refused at load.
     pub auth_to_local: Vec<String>,
+    /// `auth_to_local_mechanism`: `"hadoop"` (no match is an error) or `"mit"`
+    /// (an unmatched principal passes through). Default `"hadoop"`.
     pub auth_to_local_mechanism: AuthToLocalMechanism,
+    /// `default_realm`: the realm `DEFAULT` strips. Default: `default_realm` of
+    /// `$KRB5_CONFIG` or `/etc/krb5.conf`.
     pub default_realm: Option<String>,
+    /// `keytab_path`: a keytab path template for program principals without an
+    /// explicit keytab; `${name}` becomes the principal's short name. Default: none.
     pub keytab_path: Option<String>,
+    /// `default_principal`: the principal of a program that no `namespace` or
+    /// `application` block names. Default: none.
     pub default_principal: Option<String>,
+    /// `default_keytab`: the keytab of `default_principal`. Default: none.
     pub default_keytab: Option<PathBuf>,
+    /// `[principals.namespace.NS]` blocks, by namespace name. Default: none.
     pub namespace: BTreeMap<String, ProgramPrincipal>,
+    /// `[principals.application."NS/APP"]` blocks, by `NS/APP`; an application's block
+    /// beats its namespace's. Default: none.
     pub application: BTreeMap<String, ProgramPrincipal>,
 }
 
@@ -264,8 +340,9 @@ impl Default for PrincipalsConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct PamConfig {
-    /// Groups whose members may log in with their directory password. Empty means
-    /// nobody (fail closed, as kanidm's `pam_allowed_login_groups`).
+    /// `allowed_groups`: groups whose members may log in with their directory
+    /// password. Default `[]`: nobody (fail closed, as kanidm's
+    /// `pam_allowed_login_groups`).
     pub allowed_groups: Vec<String>,
 }
 
@@ -276,12 +353,19 @@ pub struct Config {
     /// The file this came from; `None` for the embedded default.
     #[serde(skip)]
     pub path: Option<PathBuf>,
+    /// `[resolution]`.
     pub resolution: Resolution,
+    /// `[cache]`.
     pub cache: CacheConfig,
+    /// `[ldap]`; `None` when the file has no such section (needed for server mode).
     pub ldap: Option<LdapConfig>,
+    /// `[impersonation]` and its `[[impersonation.proxy]]` blocks.
     pub impersonation: ImpersonationConfig,
+    /// `[principals]`.
     pub principals: PrincipalsConfig,
+    /// `[pam]`.
     pub pam: PamConfig,
+    /// `[daemon]`.
     pub daemon: DaemonConfig,
 }
 

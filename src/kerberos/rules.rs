@@ -295,7 +295,7 @@ impl AuthToLocal {
         };
         let result = match &rule.kind {
             Kind::Default => match (&self.default_realm, realm) {
-                (Some(default), Some(realm)) if default == realm => Some(params[1].clone()),
+                (Some(default), Some(realm)) if default == realm => params.get(1).cloned(),
                 _ => None,
             },
             Kind::Rule {

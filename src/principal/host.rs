@@ -69,8 +69,8 @@ fn hostname() -> Option<String> {
     if rc != 0 {
         return None;
     }
-    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    let name = std::str::from_utf8(&buf[..end]).ok()?;
+    let name = buf.split(|b| *b == 0).next()?;
+    let name = std::str::from_utf8(name).ok()?;
     (!name.is_empty()).then(|| name.to_string())
 }
 

@@ -21,6 +21,7 @@ const MAX_GROUPS: usize = 1 << 17;
 pub struct LocalSource;
 
 impl LocalSource {
+    /// The local source (it holds nothing: each lookup asks glibc).
     pub fn new() -> Self {
         LocalSource
     }

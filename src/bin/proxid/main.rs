@@ -4,6 +4,18 @@
 //!
 //! Exit codes: 0 success, 1 not found / denied, 2 any other error (usage included).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 mod cli;
 mod commands;
 mod output;
@@ -84,8 +96,8 @@ impl Failure {
 
     /// `fields` (an object naming what failed) with `"error"` and `"message"` added.
     pub fn json(&self, mut fields: serde_json::Value) -> serde_json::Value {
-        fields["error"] = self.kind.into();
-        fields["message"] = self.message.as_str().into();
+        output::set_field(&mut fields, "error", self.kind);
+        output::set_field(&mut fields, "message", self.message.as_str());
         fields
     }
 }
@@ -202,7 +214,7 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> Status {
         let value = bytes
             .iter()
             .position(|&b| b == b'=')
-            .map(|i| &bytes[i + 1..]);
+            .and_then(|i| bytes.get(i + 1..));
         bytes.starts_with(b"--").then_some(value).flatten()
     });
     for raw in args.iter().map(|a| a.as_bytes()).chain(values) {

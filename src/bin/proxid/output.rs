@@ -136,6 +136,17 @@ pub fn identity_json(id: &Identity) -> serde_json::Value {
     v
 }
 
+/// Sets `key` in a JSON object (as `value["key"] = field` would, but never panics:
+/// a value that is not an object becomes one).
+pub fn set_field(value: &mut serde_json::Value, key: &str, field: impl Into<serde_json::Value>) {
+    if !value.is_object() {
+        *value = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let Some(fields) = value.as_object_mut() {
+        fields.insert(key.to_owned(), field.into());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,18 @@
 //! anything else, and the NSS module answers UNAVAIL without connecting when it sees
 //! it; a request coming from this very process (peer PID) is refused as well.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -65,7 +77,7 @@ fn log(priority: u8, message: impl std::fmt::Display) {
 
 /// A name from a client, printable in a log line whatever it holds.
 fn shown(raw: &[u8]) -> String {
-    let cut = &raw[..raw.len().min(64)];
+    let cut = raw.get(..64).unwrap_or(raw);
     let text = format!("{:?}", String::from_utf8_lossy(cut));
     if raw.len() > 64 {
         text + "..."
@@ -572,7 +584,7 @@ fn page<T: Clone>(all: &[T], start: u32, count: u32) -> Vec<T> {
     let end = start
         .saturating_add(count.min(MAX_PAGE) as usize)
         .min(all.len());
-    all[start..end].to_vec()
+    all.get(start..end).unwrap_or_default().to_vec()
 }
 
 /// The client process, from `SO_PEERCRED`.

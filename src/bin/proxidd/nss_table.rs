@@ -304,7 +304,10 @@ impl Table {
         let groups: Vec<u32> = self
             .live
             .values()
-            .filter(|m| matches!(m.kind, Kind::GrName | Kind::GrGid) && m.names[0] == name)
+            .filter(|m| {
+                matches!(m.kind, Kind::GrName | Kind::GrGid)
+                    && m.names.first().is_some_and(|n| n == name)
+            })
             .flat_map(|m| m.gids.iter().copied())
             .collect();
         let doomed: Vec<usize> = self
@@ -397,6 +400,7 @@ mod tests {
     }
 
     fn view(t: &Table) -> proxid_proto::table::View {
+        // SAFETY: the table's own mapping (page-aligned, `len` bytes), alive with `t`.
         unsafe { proxid_proto::table::View::new(t.base, t.len) }.unwrap()
     }
 
@@ -517,6 +521,7 @@ mod tests {
         let mut second = second;
         second.retire();
         assert!(!path.exists());
+        // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } == 0 {
             assert!(Mapped::open(path.as_os_str().as_encoded_bytes()).is_none());
         }
@@ -531,6 +536,7 @@ mod tests {
             t.publish(Kind::PwName, name.as_bytes(), &user(&name, 2000 + i));
         }
         let mut image = vec![0u64; t.len / 8];
+        // SAFETY: `len` bytes of the mapping into `len / 8` u64s (len is 64 KiB here).
         unsafe { std::ptr::copy_nonoverlapping(t.base, image.as_mut_ptr().cast(), t.len) };
         let now = table::now_ms();
         let mut seed = 0x1234_5678_9abc_def0u64;
@@ -543,6 +549,7 @@ mod tests {
         let bytes = t.len;
         for round in 0..400 {
             let mut copy = image.clone();
+            // SAFETY: `copy` holds `len / 8` u64s: `bytes` bytes, as len is 64 KiB.
             let raw: &mut [u8] =
                 unsafe { std::slice::from_raw_parts_mut(copy.as_mut_ptr().cast(), bytes) };
             for _ in 0..(1 + round % 64) {
@@ -551,6 +558,7 @@ mod tests {
                 let at = if round % 3 == 0 { at % 4096 } else { at };
                 raw[at] = rand() as u8;
             }
+            // SAFETY: `raw` is `bytes` live bytes, 8-aligned (a Vec<u64>), alive with `v`.
             if let Some(v) = unsafe { proxid_proto::table::View::new(raw.as_ptr(), bytes) } {
                 for i in 0..200u32 {
                     let name = format!("u{i}");

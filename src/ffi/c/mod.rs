@@ -287,7 +287,6 @@ pub extern "C" fn proxid_status_name(s: MaybeUninit<proxid_status>) -> *const c_
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::args::{c_data, c_text};
     use super::*;

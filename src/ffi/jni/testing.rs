@@ -15,7 +15,7 @@ use crate::policy::Decision;
 /// message, to prove from Java that a panic surfaces as `InternalException`.
 #[cfg(feature = "testing")]
 #[no_mangle]
-#[allow(clippy::panic)]
+#[allow(clippy::panic)] // panicking is the point
 pub extern "system" fn Java_org_proxid_Native_testingPanic<'local>(
     mut env: EnvUnowned<'local>,
     _class: JClass<'local>,

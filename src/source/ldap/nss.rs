@@ -23,19 +23,29 @@ use crate::error::Result;
 /// A passwd entry (the password field is always `x`, added by the daemon).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NssUser {
+    /// The login name (`[ldap.map] uid`).
     pub name: String,
+    /// The UID (`uid_number`), at least `min_uid`.
     pub uid: u32,
+    /// The primary GID (`gid_number`).
     pub gid: u32,
+    /// The `gecos` attribute, else `cn`, else empty.
     pub gecos: String,
+    /// The home directory (`home_directory`), empty when the entry has none.
     pub home: String,
+    /// The login shell (`login_shell`), empty when the entry has none.
     pub shell: String,
 }
 
 /// A group entry with its member user names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NssGroup {
+    /// The group's name (`[ldap.map] group_name`).
     pub name: String,
+    /// The GID (`gid_number`), at least `min_gid`.
     pub gid: u32,
+    /// The members' user names: `memberUid` values and the `uid` of each `member` DN
+    /// that names a user; nested groups are not expanded.
     pub members: Vec<String>,
 }
 
@@ -44,20 +54,28 @@ pub struct NssGroup {
 const MEMBER_LOOKUPS: usize = 32;
 
 impl LdapSource {
+    /// The passwd entry of the user called `name` (byte for byte); `None`: no such
+    /// user, or one whose UID or GID is below `min_uid` / `min_gid`.
     pub fn nss_user_by_name(&self, name: &str) -> Result<Option<NssUser>> {
         let key = UserKey::Name(name.to_string());
         self.run(move |inner| async move { inner.nss_user(key).await })
     }
 
+    /// The passwd entry of the user with this UID; `None`: no such user, or one whose
+    /// UID or GID is below `min_uid` / `min_gid`.
     pub fn nss_user_by_uid(&self, uid: u32) -> Result<Option<NssUser>> {
         self.run(move |inner| async move { inner.nss_user(UserKey::Uid(uid)).await })
     }
 
+    /// The group called `name` with its member names; `None`: no such group, or one
+    /// below `min_gid`.
     pub fn nss_group_by_name(&self, name: &str) -> Result<Option<NssGroup>> {
         let name = name.to_string();
         self.run(move |inner| async move { inner.nss_group(Some(name), None).await })
     }
 
+    /// The group with this GID with its member names; `None`: no such group, or a GID
+    /// below `min_gid`.
     pub fn nss_group_by_gid(&self, gid: u32) -> Result<Option<NssGroup>> {
         self.run(move |inner| async move { inner.nss_group(None, Some(gid)).await })
     }

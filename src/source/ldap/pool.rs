@@ -141,8 +141,11 @@ impl Pool {
         }
     }
 
-    pub(crate) fn server(&self, index: usize) -> &Server {
-        &self.servers[index]
+    /// The normalised URI of server `index` (a `Lease::server`), for messages.
+    pub(crate) fn uri(&self, index: usize) -> &str {
+        self.servers
+            .get(index)
+            .map_or("an LDAP server", |s| s.uri.as_str())
     }
 
     pub(crate) fn server_count(&self) -> usize {
@@ -170,9 +173,10 @@ impl Pool {
         // Among equally busy connections, take turns (as a round robin would): the
         // next search of a lookup then goes out on another connection than the last.
         let start = self.next.fetch_add(1, Ordering::Relaxed) % open.len().max(1);
-        let conn = open[start..]
+        let conn = open
             .iter()
-            .chain(&open[..start])
+            .skip(start)
+            .chain(open.iter().take(start))
             .min_by_key(|c| c.busy.load(Ordering::Acquire))?;
         let crowded = conn.busy.load(Ordering::Acquire) > 0 && open.len() < self.size;
         Some((
@@ -267,20 +271,24 @@ impl Pool {
 
     pub(crate) fn mark_dead(&self, server: usize, why: &str) {
         if let Ok(mut dead) = self.dead_since.lock() {
-            dead[server] = Some((self.clock.now(), why.to_owned()));
+            if let Some(slot) = dead.get_mut(server) {
+                *slot = Some((self.clock.now(), why.to_owned()));
+            }
         }
     }
 
     fn mark_alive(&self, server: usize) {
         if let Ok(mut dead) = self.dead_since.lock() {
-            dead[server] = None;
+            if let Some(slot) = dead.get_mut(server) {
+                *slot = None;
+            }
         }
     }
 
     /// Why the server is being skipped, if it is.
     fn dead_reason(&self, server: usize) -> Option<String> {
         let dead = self.dead_since.lock().ok()?;
-        match &dead[server] {
+        match dead.get(server)? {
             Some((since, why))
                 if self.clock.now().saturating_duration_since(*since) < self.cfg.retry_after =>
             {

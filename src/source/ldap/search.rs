@@ -149,7 +149,7 @@ impl Inner {
                 Ok(lease) => lease,
                 Err(e) => return Err(last.unwrap_or(e)),
             };
-            let uri = &self.pool.server(lease.server).uri;
+            let uri = self.pool.uri(lease.server);
             match tokio::time::timeout(timeout, op(lease.handle.clone())).await {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(Failure::Answer(e))) => return Err(e),

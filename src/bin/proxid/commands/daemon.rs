@@ -83,10 +83,10 @@ pub fn status(ctx: &Context, json: bool) -> Status {
             "requests": s.requests,
         });
         if let Some(d) = &s.detail {
-            v["config"] = d.config_path.clone().into();
-            v["source"] = d.source.clone().into();
-            v["socket"] = d.socket.clone().into();
-            v["clients"] = d.connections.into();
+            output::set_field(&mut v, "config", d.config_path.clone());
+            output::set_field(&mut v, "source", d.source.clone());
+            output::set_field(&mut v, "socket", d.socket.clone());
+            output::set_field(&mut v, "clients", d.connections);
         }
         println!("{v}");
     } else {

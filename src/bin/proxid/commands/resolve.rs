@@ -101,7 +101,7 @@ fn run(ctx: &Context, names: &[OsString], shape: Shape, direct: bool) -> Status 
             (Ok(id), Shape::Id) => emit(&mut out, &output::id_line(&id)),
             (Ok(id), Shape::Json) => {
                 let mut line = output::identity_json(&id);
-                line["via"] = via.json().into();
+                output::set_field(&mut line, "via", via.json());
                 emit(&mut out, &line.to_string());
             }
             (Ok(id), Shape::Groups) => emit(&mut out, &output::groups_line(&id)),

@@ -28,7 +28,10 @@ impl Pool {
                 .and_then(|trust| tls_configs(&self.servers, self.cfg.starttls, &trust))
         });
         match configs {
-            Ok(configs) => Ok(configs[server].clone()),
+            // One configuration per server, built from the same list `server` indexes.
+            Ok(configs) => configs.get(server).cloned().ok_or_else(|| {
+                Error::config(&self.file, format!("[ldap] no server number {server}"))
+            }),
             Err(e) => Err(Error::config(&self.file, format!("[ldap] {e}"))),
         }
     }

@@ -181,13 +181,9 @@ fn general_name(name: &x509_parser::extensions::GeneralName<'_>) -> String {
     use x509_parser::extensions::GeneralName;
     match name {
         GeneralName::DNSName(n) => format!("DNS:{n}"),
-        GeneralName::IPAddress(b) => match b.len() {
-            4 => format!("IP:{}", std::net::Ipv4Addr::from([b[0], b[1], b[2], b[3]])),
-            16 => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(b);
-                format!("IP:{}", std::net::Ipv6Addr::from(a))
-            }
+        GeneralName::IPAddress(b) => match (<[u8; 4]>::try_from(*b), <[u8; 16]>::try_from(*b)) {
+            (Ok(v4), _) => format!("IP:{}", std::net::Ipv4Addr::from(v4)),
+            (_, Ok(v6)) => format!("IP:{}", std::net::Ipv6Addr::from(v6)),
             _ => "IP:?".into(),
         },
         GeneralName::RFC822Name(n) => format!("email:{n}"),
