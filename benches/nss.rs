@@ -90,8 +90,10 @@ fn ldif() -> String {
 
 // ---------------------------------------------------------------- the worker side
 
-/// getpwnam_r + getgrouplist, as an NSS client pays per user. True when found.
-fn lookup(name: &CString) -> bool {
+/// getpwnam_r + getgrouplist, as an NSS client pays per user: the user's GIDs, or
+/// `None` when the user is not found.
+fn user_gids(name: &CString) -> Option<Vec<libc::gid_t>> {
+    // SAFETY: an all-zero passwd is a valid value (null pointers, zero numbers).
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut buf = [0 as libc::c_char; 4096];
     let mut result = std::ptr::null_mut();
@@ -105,41 +107,34 @@ fn lookup(name: &CString) -> bool {
             &mut result,
         );
         if result.is_null() {
-            return false;
+            return None;
         }
-        let mut gids = [0 as libc::gid_t; 256];
+        let mut gids = vec![0 as libc::gid_t; 256];
         let mut n = gids.len() as libc::c_int;
         libc::getgrouplist(name.as_ptr(), pwd.pw_gid, gids.as_mut_ptr(), &mut n);
-        std::hint::black_box(&gids);
+        gids.truncate(n.max(0) as usize);
+        Some(gids)
     }
-    true
+}
+
+/// getpwnam_r + getgrouplist. True when found.
+fn lookup(name: &CString) -> bool {
+    std::hint::black_box(user_gids(name)).is_some()
 }
 
 /// What `id NAME` asks: the user, the group list, each group by GID.
 fn id(name: &CString) -> bool {
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buf = [0 as libc::c_char; 4096];
-    let mut result = std::ptr::null_mut();
-    // SAFETY: as above.
-    unsafe {
-        libc::getpwnam_r(
-            name.as_ptr(),
-            &mut pwd,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        );
-        if result.is_null() {
-            return false;
-        }
-        let mut gids = [0 as libc::gid_t; 256];
-        let mut n = gids.len() as libc::c_int;
-        libc::getgrouplist(name.as_ptr(), pwd.pw_gid, gids.as_mut_ptr(), &mut n);
-        let mut gbuf = vec![0 as libc::c_char; 64 * 1024];
-        for gid in &gids[..n.max(0) as usize] {
+    let Some(gids) = user_gids(name) else {
+        return false;
+    };
+    let mut gbuf = vec![0 as libc::c_char; 64 * 1024];
+    for gid in gids {
+        // SAFETY: an all-zero group is a valid value; the pointers and sizes are
+        // valid for the duration of the call.
+        unsafe {
             let mut grp: libc::group = std::mem::zeroed();
             let mut gres = std::ptr::null_mut();
-            libc::getgrgid_r(*gid, &mut grp, gbuf.as_mut_ptr(), gbuf.len(), &mut gres);
+            libc::getgrgid_r(gid, &mut grp, gbuf.as_mut_ptr(), gbuf.len(), &mut gres);
         }
     }
     true
