@@ -83,7 +83,8 @@ pub(crate) unsafe fn fill_passwd(
     ) else {
         return TOO_SMALL;
     };
-    let out = &mut *out;
+    // SAFETY: not NULL (checked); the caller's struct, ours to fill for this call.
+    let out = unsafe { &mut *out };
     out.pw_name = name;
     out.pw_passwd = pw;
     out.pw_uid = p.uid as uid_t;
@@ -102,7 +103,8 @@ pub(crate) unsafe fn fill_group(
     buf: *mut c_char,
     buflen: size_t,
 ) -> Outcome {
-    fill_group_parts(&g.name, &g.passwd, g.gid, &g.members, out, buf, buflen)
+    // SAFETY: our caller's promise about `out`, `buf` and `buflen` is the one it needs.
+    unsafe { fill_group_parts(&g.name, &g.passwd, g.gid, &g.members, out, buf, buflen) }
 }
 
 /// # Safety
@@ -133,10 +135,13 @@ pub(crate) unsafe fn fill_group_parts<M: AsRef<str>>(
         let Some(m) = arena.string(member.as_ref()) else {
             return TOO_SMALL;
         };
-        *array.add(i) = m;
+        // SAFETY: `array` has room for members.len() + 1 aligned pointers; i < members.len().
+        unsafe { array.add(i).write(m) };
     }
-    *array.add(members.len()) = std::ptr::null_mut();
-    let out = &mut *out;
+    // SAFETY: the last of the members.len() + 1 slots of `array`.
+    unsafe { array.add(members.len()).write(std::ptr::null_mut()) };
+    // SAFETY: not NULL (checked); the caller's struct, ours to fill for this call.
+    let out = unsafe { &mut *out };
     out.gr_name = name;
     out.gr_passwd = pw;
     out.gr_gid = gid as gid_t;

@@ -34,8 +34,8 @@ pub(crate) fn ask(request: &Request) -> Result<Response, Outcome> {
     }
     let socket = client::socket_path();
     let mut record = Vec::new();
-    if let Some(range) = from_table(&socket, request, &mut record) {
-        if let Found::Hit(answer) = table::decode(&record[range]) {
+    if let Some(payload) = from_table(&socket, request, &mut record).and_then(|r| record.get(r)) {
+        if let Found::Hit(answer) = table::decode(payload) {
             return Ok(answer);
         }
     }
@@ -81,8 +81,10 @@ pub(crate) fn group_request(
         // A table hit is read in place: no allocation per member.
         let socket = client::socket_path();
         let mut record = Vec::new();
-        if let Some(range) = from_table(&socket, &request, &mut record) {
-            if let Some(g) = GroupRef::decode(&record[range]) {
+        if let Some(payload) =
+            from_table(&socket, &request, &mut record).and_then(|r| record.get(r))
+        {
+            if let Some(g) = GroupRef::decode(payload) {
                 // SAFETY: glibc's pointers, passed through.
                 return unsafe {
                     fill_group_parts(g.name, g.passwd, g.gid, &g.members, out, buf, buflen)

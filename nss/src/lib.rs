@@ -20,9 +20,16 @@
 //!   connecting — the daemon never asks itself, and its own local lookups (protected
 //!   accounts, PAM proxies) see "no such local account", not an outage.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
 )]
 
 use std::ffi::CStr;
@@ -77,7 +84,8 @@ unsafe fn name_arg(name: *const c_char) -> Option<Vec<u8>> {
     if name.is_null() {
         return None;
     }
-    let bytes = CStr::from_ptr(name).to_bytes();
+    // SAFETY: not NULL (checked), so NUL-terminated (the caller's contract).
+    let bytes = unsafe { CStr::from_ptr(name) }.to_bytes();
     (!bytes.is_empty() && bytes.len() <= MAX_NAME).then(|| bytes.to_vec())
 }
 
@@ -91,7 +99,8 @@ pub unsafe extern "C" fn _nss_proxid_getpwnam_r(
     buflen: size_t,
     errnop: *mut c_int,
 ) -> NssStatus {
-    boundary(errnop, || match name_arg(name) {
+    // SAFETY: glibc passes NULL or a NUL-terminated name.
+    boundary(errnop, || match unsafe { name_arg(name) } {
         Some(name) => passwd_request(Request::GetPwNam(name), out, buf, buflen),
         None => NOT_FOUND,
     })
@@ -122,7 +131,8 @@ pub unsafe extern "C" fn _nss_proxid_getgrnam_r(
     buflen: size_t,
     errnop: *mut c_int,
 ) -> NssStatus {
-    boundary(errnop, || match name_arg(name) {
+    // SAFETY: glibc passes NULL or a NUL-terminated name.
+    boundary(errnop, || match unsafe { name_arg(name) } {
         Some(name) => group_request(Request::GetGrNam(name), out, buf, buflen),
         None => NOT_FOUND,
     })
@@ -163,7 +173,8 @@ pub unsafe extern "C" fn _nss_proxid_initgroups_dyn(
         if start.is_null() || size.is_null() || groupsp.is_null() {
             return Outcome(UNAVAIL, libc::EINVAL);
         }
-        let Some(name) = name_arg(user) else {
+        // SAFETY: glibc passes NULL or a NUL-terminated name.
+        let Some(name) = (unsafe { name_arg(user) }) else {
             return NOT_FOUND;
         };
         let gids = match ask(&Request::InitGroups(name)) {
@@ -176,31 +187,49 @@ pub unsafe extern "C" fn _nss_proxid_initgroups_dyn(
             if gid == group {
                 continue;
             }
-            let have = (*start).max(0) as usize;
-            let current = *groupsp;
-            if !current.is_null() && std::slice::from_raw_parts(current, have).contains(&gid) {
+            // SAFETY: `start` is not NULL (checked): glibc's count, live for the call.
+            let at = unsafe { *start };
+            // SAFETY: `size` is not NULL (checked): glibc's capacity, live for the call.
+            let capacity = unsafe { *size };
+            let have = at.max(0) as usize;
+            // SAFETY: `groupsp` is not NULL (checked): glibc's array pointer.
+            let current = unsafe { *groupsp };
+            let found = if current.is_null() {
+                &[][..]
+            } else {
+                // SAFETY: not NULL: glibc's array, holding `*start` GIDs (found so far).
+                unsafe { std::slice::from_raw_parts(current, have) }
+            };
+            if found.contains(&gid) {
                 continue;
             }
-            if limit > 0 && *start >= limit {
+            if limit > 0 && at >= limit {
                 break;
             }
-            if current.is_null() || *start >= *size {
-                let mut grown = (*size).max(1).saturating_mul(2);
+            let mut current = current;
+            if current.is_null() || at >= capacity {
+                let mut grown = capacity.max(1).saturating_mul(2);
                 if limit > 0 {
                     grown = grown.min(limit);
                 }
-                grown = grown.max(*start + 1);
+                grown = grown.max(at + 1);
                 let bytes = (grown as usize).saturating_mul(std::mem::size_of::<gid_t>());
-                let p = libc::realloc(current.cast(), bytes).cast::<gid_t>();
+                // SAFETY: NULL or glibc's malloc'd array (glibc frees it); realloc keeps its GIDs.
+                let p = unsafe { libc::realloc(current.cast(), bytes) }.cast::<gid_t>();
                 if p.is_null() {
                     // TRYAGAIN is kept for "buffer too small"; out of memory is UNAVAIL.
                     return Outcome(UNAVAIL, libc::ENOMEM);
                 }
-                *groupsp = p;
-                *size = grown;
+                // SAFETY: `groupsp` is not NULL (checked); glibc reads the new array from it.
+                unsafe { *groupsp = p };
+                // SAFETY: `size` is not NULL (checked).
+                unsafe { *size = grown };
+                current = p;
             }
-            *(*groupsp).add(*start as usize) = gid;
-            *start += 1;
+            // SAFETY: the array has room for `capacity` > `at` GIDs, or was just grown past `at`.
+            unsafe { current.add(have).write(gid) };
+            // SAFETY: `start` is not NULL (checked).
+            unsafe { *start = at + 1 };
         }
         FOUND
     })

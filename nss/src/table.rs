@@ -58,8 +58,10 @@ fn hold(m: Mapped) -> *mut Mapped {
 /// # Safety
 /// `p` came from `hold` and nobody uses it any more.
 unsafe fn release(p: *mut Mapped) {
-    std::ptr::drop_in_place(p);
-    libc::munmap(p.cast(), std::mem::size_of::<Mapped>());
+    // SAFETY: `p` holds the Mapped `hold` wrote, and nobody uses it any more.
+    unsafe { std::ptr::drop_in_place(p) };
+    // SAFETY: `p` is the start of the mapping of that size `hold` made; its value is dropped.
+    unsafe { libc::munmap(p.cast(), std::mem::size_of::<Mapped>()) };
 }
 
 /// The answer from the shared table, as the record copied into `record` and the

@@ -1,4 +1,6 @@
 use super::*;
+use crate::buffer::Arena;
+use proxid_proto::GroupEntry;
 
 #[test]
 fn arena_refuses_what_does_not_fit_and_aligns_pointers() {
