@@ -384,5 +384,5 @@ fn page<T: Clone>(all: &[T], start: u32, count: u32) -> Vec<T> {
     let end = start
         .saturating_add(count.min(MAX_PAGE) as usize)
         .min(all.len());
-    all[start..end].to_vec()
+    all.get(start..end).unwrap_or_default().to_vec()
 }

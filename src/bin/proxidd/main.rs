@@ -22,6 +22,18 @@
 //! and timeouts), `answer` (the requests), `process` (signals, detaching, systemd's
 //! notify socket, the loop-guard check) and `nss_table` (the shared table's writer).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
@@ -55,7 +67,7 @@ fn log(priority: u8, message: impl std::fmt::Display) {
 
 /// A name from a client, printable in a log line whatever it holds.
 fn shown(raw: &[u8]) -> String {
-    let cut = &raw[..raw.len().min(64)];
+    let cut = raw.get(..64).unwrap_or(raw);
     let text = format!("{:?}", String::from_utf8_lossy(cut));
     if raw.len() > 64 {
         text + "..."
