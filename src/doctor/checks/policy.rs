@@ -149,7 +149,7 @@ pub(super) fn policy(config: &Config, resolver: &Proxid, emit: &mut dyn FnMut(Ch
     let no_protection = protected_users.is_empty() && protected_groups.is_empty();
     for rule in &rules {
         let check = format!("policy.proxy {}", rule.proxy);
-        let star = |v: &[String]| v.len() == 1 && java_trim(&v[0]) == "*";
+        let star = |v: &[String]| matches!(v, [only] if java_trim(only) == "*");
         let everyone = star(&rule.users) || star(&rule.groups);
         let mut warnings = Vec::new();
         let mut fixes = Vec::new();
