@@ -32,8 +32,7 @@ pub(super) fn translate(java: &str) -> Result<Translated, String> {
     let mut case_insensitive = false;
     let mut class_depth = 0usize;
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    while let Some(&c) = chars.get(i) {
         i += 1;
         match c {
             '\\' => i = escape(java, &chars, i, class_depth > 0, &mut out)?,
@@ -71,8 +70,8 @@ pub(super) fn translate(java: &str) -> Result<Translated, String> {
             }
             '{' => {
                 out.push('{');
-                while i < chars.len() && chars[i] != '}' {
-                    out.push(chars[i]);
+                while let Some(&d) = chars.get(i).filter(|&&d| d != '}') {
+                    out.push(d);
                     i += 1;
                 }
                 if i < chars.len() {
@@ -107,9 +106,9 @@ fn quantifier_suffix(
     };
     // Java refuses a quantifier on a quantifier (`a?*`, `a???`); `regex` would nest them.
     match chars.get(i) {
-        Some('*' | '+' | '?') => Err(format!(
+        Some(q @ ('*' | '+' | '?')) => Err(format!(
             "pattern {java:?}: dangling quantifier {:?} after a quantifier",
-            chars[i]
+            q
         )),
         // Java accepts `a?{2}` with a meaning of its own; refuse rather than guess.
         Some('{') => Err(unsupported(
@@ -205,8 +204,8 @@ fn escape(
             // \xhh or \x{h...h}: the same in both dialects.
             out.push_str(r"\x");
             if chars.get(i) == Some(&'{') {
-                while i < chars.len() && chars[i] != '}' {
-                    out.push(chars[i]);
+                while let Some(&d) = chars.get(i).filter(|&&d| d != '}') {
+                    out.push(d);
                     i += 1;
                 }
                 if i < chars.len() {
@@ -238,7 +237,7 @@ fn escape(
                 .take(3)
                 .take_while(|d| ('0'..='7').contains(*d))
                 .collect();
-            let digits = if digits.len() == 3 && digits.as_bytes()[0] > b'3' {
+            let digits = if digits.len() == 3 && digits.as_bytes().first() > Some(&b'3') {
                 &digits[..2]
             } else {
                 &digits[..]
@@ -257,12 +256,12 @@ fn escape(
         }
         'Q' => {
             // Literal text up to \E (or the end).
-            while i < chars.len() {
-                if chars[i] == '\\' && chars.get(i + 1) == Some(&'E') {
+            while let Some(&q) = chars.get(i) {
+                if q == '\\' && chars.get(i + 1) == Some(&'E') {
                     i += 2;
                     break;
                 }
-                push_literal(out, chars[i]);
+                push_literal(out, q);
                 i += 1;
             }
         }
