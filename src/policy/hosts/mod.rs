@@ -257,7 +257,7 @@ impl MachineList {
         lookup: Lookup<'_>,
     ) -> Result<MachineList, String> {
         let mut list = MachineList::default();
-        if items.len() == 1 && items[0] == "*" {
+        if matches!(items, [only] if only == "*") {
             list.all = true;
             return Ok(list);
         }
