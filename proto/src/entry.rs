@@ -38,7 +38,7 @@ pub struct GroupRef<'a> {
 
 impl<'a> GroupRef<'a> {
     /// Reads an answer payload holding a group (`Response::Group`); `None` for
-    /// anything else, with the same checks as [`Response::decode_payload`].
+    /// anything else, with the same checks as [`Response::decode_payload`](crate::Response::decode_payload).
     pub fn decode(payload: &'a [u8]) -> Option<GroupRef<'a>> {
         let mut r = Reader::new(payload);
         if r.u16().ok()? != kind::R_GROUP {
@@ -89,7 +89,7 @@ pub struct StatusDetail {
     pub connections: u64,
 }
 
-/// Length of the configuration digest in [`Request::Resolve`] (SHA-256).
+/// Length of the configuration digest in [`Request::Resolve`](crate::Request::Resolve) (SHA-256).
 pub const CONFIG_DIGEST_LEN: usize = 32;
 
 /// One group of an [`Identity`].

@@ -32,8 +32,8 @@ pub enum Request {
     /// `proxid resolve NAME` as the daemon's resolver answers it: the whole identity
     /// or the error, exactly as the CLI would get them itself — but only when the
     /// CLI runs the same configuration: `config_digest` is the digest of the
-    /// configuration file the CLI would load ([`CONFIG_DIGEST_LEN`] bytes), and a
-    /// daemon whose own differs answers [`Response::OtherConfig`].
+    /// configuration file the CLI would load ([`CONFIG_DIGEST_LEN`](crate::CONFIG_DIGEST_LEN) bytes), and a
+    /// daemon whose own differs answers [`Response::OtherConfig`](crate::Response::OtherConfig).
     Resolve {
         config_digest: Vec<u8>,
         name: Vec<u8>,
