@@ -1,6 +1,6 @@
 //! Impersonation decisions through the public API: protected identities, the
 //! superuser, run-as-self, unknown targets, bad input and the audit log.
-//! (The Hadoop proxy-user case table runs in `src/policy/tests.rs`, where host
+//! (The Hadoop proxy-user case table runs in `src/policy/tests/hadoop.rs`, where host
 //! names can be resolved by a fake.)
 
 mod fake_source;
