@@ -16,7 +16,7 @@
 //!    error. This is proxid's own rule and stricter than Hadoop, which lets
 //!    `groups=*` reach root. It is a refusal even with
 //!    `on_unauthorized = "run-as-self"`.
-//! 5. The proxy-user rules (see `src/policy/rules.rs`, `hosts.rs` and `core_site.rs`
+//! 5. The proxy-user rules (see `src/policy/rules.rs`, `hosts/` and `src/core_site.rs`
 //!    for how each corner case is read; scopes in `scopes.rs`): users before hosts.
 //! 6. Not authorized: `deny`, or `run-as-self`: proceed as the proxy itself
 //!    ([`Verdict::RunAsSelf`], the proxy's identity as the effective one; a proxy
