@@ -12,12 +12,15 @@ use proxid::Error;
 use proxid_proto::table::Kind;
 use proxid_proto::{GroupEntry, Passwd, Request, Response, Status, StatusDetail};
 
-use crate::server::Peer;
+use crate::server::{Peer, CLIENT_STACK};
 use crate::state::{Daemon, Snapshot, State};
 use crate::{log, shown, ERR, NOTICE, WARNING};
 
 /// Entries per enumeration page at most.
 const MAX_PAGE: u32 = 1000;
+/// Background group lookups started by cold getpwnam calls at most at once: a flood
+/// of new names costs no more threads than this (the rest are looked up when asked).
+const MAX_PREFETCH: usize = 4;
 
 /// How a lookup went, before it becomes an answer.
 enum Lookup<T> {
@@ -27,6 +30,29 @@ enum Lookup<T> {
 }
 
 impl Daemon {
+    /// Looks `name`'s groups up in the background (see the getpwnam arm), unless
+    /// `MAX_PREFETCH` such lookups are already running.
+    fn prefetch_groups(&self, state: &Arc<State>, name: &str) {
+        let running = &self.prefetching;
+        if running.fetch_add(1, Ordering::AcqRel) >= MAX_PREFETCH {
+            running.fetch_sub(1, Ordering::AcqRel);
+            return;
+        }
+        let (state, name, done) = (state.clone(), name.to_string(), running.clone());
+        let spawned = std::thread::Builder::new()
+            .name("proxidd-prefetch".into())
+            .stack_size(CLIENT_STACK)
+            .spawn(move || {
+                // The answer (or the error) is cached by the resolver; initgroups
+                // reports it when asked.
+                let _ = state.resolver.resolve(&name);
+                done.fetch_sub(1, Ordering::AcqRel);
+            });
+        if spawned.is_err() {
+            running.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
     /// A cached NSS lookup; errors the caller cannot act on (an ambiguous or invalid
     /// entry) are "not found" through NSS and logged here.
     /// The second value says whether the answer was fetched just now (so a table
@@ -150,6 +176,11 @@ impl Daemon {
                 }
                 let what = format!("user {}", shown(&raw));
                 let (found, fresh) = self.cached(&state.pw_name, name.to_string(), &what, || {
+                    // A cold getpwnam is nearly always followed by initgroups (`id`,
+                    // logins, YARN's container executor): start the user's group
+                    // lookup beside this search, so its answer is on the way or
+                    // cached when glibc asks (the resolver's cache joins the two).
+                    self.prefetch_groups(&state, name);
                     state.ldap.nss_user_by_name(name)
                 });
                 let answer = Self::user_answer(&state, found);

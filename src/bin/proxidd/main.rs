@@ -164,6 +164,7 @@ fn main() {
         hits: AtomicU64::new(0),
         misses: AtomicU64::new(0),
         clients: AtomicUsize::new(0),
+        prefetching: Arc::default(),
         pam: proxid::pam_service::PamService::default(),
         table,
     });

@@ -20,7 +20,7 @@ const MAX_CLIENTS: usize = 2048;
 /// A client must send each request, and take each answer, within this.
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Stack of a client thread (lookups run on it; only touched pages cost memory).
-const CLIENT_STACK: usize = 2 * 1024 * 1024;
+pub(crate) const CLIENT_STACK: usize = 2 * 1024 * 1024;
 
 /// The client process, from `SO_PEERCRED`.
 pub(crate) struct Peer {

@@ -75,6 +75,8 @@ pub(crate) struct Daemon {
     pub(crate) hits: AtomicU64,
     pub(crate) misses: AtomicU64,
     pub(crate) clients: AtomicUsize,
+    /// Background group lookups running (see `Daemon::prefetch_groups`).
+    pub(crate) prefetching: Arc<AtomicUsize>,
     /// The PAM requests (kept across reloads: the failure throttle lives here).
     pub(crate) pam: proxid::pam_service::PamService,
     /// The shared table for the NSS module's warm path (`[daemon] shared_table`).
