@@ -152,15 +152,24 @@ fn run(config: &Path, socket: &Path, args: &[&str], names: &[OsString]) -> (i32,
     )
 }
 
-/// JSON lines with `via` taken out, and the `via` of each line that has one.
+/// JSON lines with `via` taken out, and the `via` of each line that has one. A line
+/// the daemon answered says so in `source` too; it is put back to the directory's
+/// `"ldap"` (what the same line resolved directly says) so lines compare.
 fn split_via(stdout: &str) -> (Vec<Value>, Vec<String>) {
     let mut vias = Vec::new();
     let lines = stdout
         .lines()
         .map(|l| {
             let mut v: Value = serde_json::from_str(l).expect("a JSON line");
-            if let Some(via) = v.as_object_mut().and_then(|o| o.remove("via")) {
-                vias.push(via.as_str().unwrap_or_default().to_string());
+            if let Some(object) = v.as_object_mut() {
+                if let Some(via) = object.remove("via") {
+                    let via = via.as_str().unwrap_or_default().to_string();
+                    if via == "proxidd" {
+                        assert_eq!(object.get("source"), Some(&Value::from("proxidd")), "{l}");
+                        object.insert("source".into(), Value::from("ldap"));
+                    }
+                    vias.push(via);
+                }
             }
             v
         })

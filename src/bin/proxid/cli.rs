@@ -69,9 +69,9 @@ Output:
   alice uid=20001(alice) gid=10001(staff) groups=10001(staff),30001(jupyter)
   With --json one object per line:
   {\"name\",\"uid\",\"gid\",\"groups\":[{\"name\",\"gid\"},...],\"home\",\"shell\",\"source\",\"via\"},
-  or {\"name\",\"error\",\"message\"} for a name that failed. \"source\" is the
-  directory (\"ldap\") or \"local\"; \"via\" is \"proxidd\" when the daemon answered,
-  \"direct\" when this process resolved.
+  or {\"name\",\"error\",\"message\"} for a name that failed. \"source\" says which
+  answered: \"proxidd\" (the daemon), else this process's directory (\"ldap\") or
+  \"local\"; \"via\" is \"proxidd\" or \"direct\" (this process resolved).
 
 Daemon:
   In server mode, when proxidd runs the same configuration, it answers (its cache

@@ -101,6 +101,11 @@ fn run(ctx: &Context, names: &[OsString], shape: Shape, direct: bool) -> Status 
             (Ok(id), Shape::Id) => emit(&mut out, &output::id_line(&id)),
             (Ok(id), Shape::Json) => {
                 let mut line = output::identity_json(&id);
+                // `source` says which answered: the daemon, or this process's own
+                // source ("ldap"/"local"); `via` says the same as proxidd/direct.
+                if let Via::Daemon = via {
+                    output::set_field(&mut line, "source", via.json());
+                }
                 output::set_field(&mut line, "via", via.json());
                 emit(&mut out, &line.to_string());
             }
