@@ -11,6 +11,9 @@ use crate::buffer::{fill_group, fill_group_parts, fill_passwd};
 use crate::table::from_table;
 use crate::{Outcome, NOT_FOUND, UNAVAIL};
 
+/// The connection to the daemon, kept between calls (see the crate docs).
+static CONNECTION: client::Kept = client::Kept::new();
+
 /// Set in proxidd's own environment: its NSS calls must never reach itself.
 const LOOP_GUARD_ENV: &CStr = c"PROXIDD_NO_NSS";
 
@@ -44,7 +47,7 @@ pub(crate) fn ask(request: &Request) -> Result<Response, Outcome> {
 
 /// Asks the daemon over its socket.
 fn ask_socket(socket: &[u8], request: &Request) -> Result<Response, Outcome> {
-    match client::call(socket, request, NSS_TIMEOUT) {
+    match CONNECTION.call(socket, request, NSS_TIMEOUT) {
         Ok(Response::NotFound) | Ok(Response::Denied(_)) => Err(NOT_FOUND),
         Ok(Response::Unavailable(_)) => Err(Outcome(UNAVAIL, libc::EAGAIN)),
         Ok(Response::Error(_)) => Err(Outcome(UNAVAIL, libc::EIO)),

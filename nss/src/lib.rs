@@ -2,10 +2,13 @@
 //!
 //! glibc loads this into every process that asks NSS (`ls`, `id`, sshd, JVMs), so it
 //! holds nothing of the core: no Tokio, no TLS, no LDAP, no threads, no thread-locals,
-//! no signal handlers. Each call opens one connection to the daemon, sends one request,
-//! reads one answer and closes (`proxid_proto::client`): no connection survives a
-//! `fork`, and the only global state is the enumeration index (a plain integer a
-//! forked child may keep, as it keeps a `FILE*` of the files backend).
+//! no signal handlers. A call reads the daemon's shared table, else asks over one
+//! connection kept open between calls (`proxid_proto::client::Kept`, as SSSD's
+//! client): it is used only by the process that opened it (a forked child, seeing
+//! another PID, opens its own) and only while its descriptor is still that socket; a
+//! thread finding it busy opens a connection of its own instead of waiting. The
+//! other global state is the enumeration index (a plain integer a forked child may
+//! keep, as it keeps a `FILE*` of the files backend).
 //!
 //! Statuses (glibc aborts on any other value):
 //! - found: `SUCCESS`;

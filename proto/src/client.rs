@@ -1,10 +1,16 @@
-//! A small blocking client: one connection, one request, one answer, closed — so there
-//! is no state to go stale across `fork` and nothing to clean up at exit. Written on
-//! raw `libc` calls because it is loaded into arbitrary processes (the NSS and PAM
-//! modules): no threads, no thread-locals, no signal handlers; the socket is
-//! close-on-exec and kept off fds 0–2, writes use `MSG_NOSIGNAL` (a library must not
-//! die of SIGPIPE), and the whole exchange — connect included — has one deadline.
+//! A small blocking client, written on raw `libc` calls because it is loaded into
+//! arbitrary processes (the NSS and PAM modules): no threads, no thread-locals, no
+//! signal handlers; the socket is close-on-exec and kept off fds 0–2, writes use
+//! `MSG_NOSIGNAL` (a library must not die of SIGPIPE), and the whole exchange —
+//! connect included — has one deadline.
+//!
+//! [`call`] opens a connection per request. [`Kept`] keeps one open between calls
+//! for a process that asks often (the NSS module: `id` asks three times, a
+//! long-lived service thousands), as SSSD's client does: a connection made by
+//! another process (the parent before a `fork`) or whose descriptor now names
+//! something else (a program that closed and reused it) is never used.
 
+use std::sync::{Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 use crate::{split_frame, DecodeError, Request, Response, MAX_FRAME};
@@ -110,6 +116,132 @@ impl Session {
         let deadline = Instant::now() + timeout;
         exchange(&self.fd, request, deadline)
     }
+}
+
+/// A connection kept open between calls, for one process: see the module docs.
+/// Calls that find it in use (another thread's call, or a `fork` taken while one
+/// was running) open a connection of their own instead of waiting.
+pub struct Kept {
+    held: Mutex<Option<KeptFd>>,
+}
+
+/// The kept descriptor, with what identifies it as ours.
+struct KeptFd {
+    fd: Fd,
+    /// The process that connected it.
+    pid: libc::pid_t,
+    /// The socket's device and inode, to notice a descriptor closed and reused.
+    id: (u64, u64),
+}
+
+impl KeptFd {
+    /// Whether this process made it, it is still that socket, and the daemon has
+    /// not closed it (an idle connection is closed by the daemon after a while).
+    fn usable(&self) -> bool {
+        // SAFETY: getpid has no preconditions.
+        if self.pid != unsafe { libc::getpid() } || socket_id(&self.fd) != Some(self.id) {
+            return false;
+        }
+        let mut pfd = libc::pollfd {
+            fd: self.fd.0,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no wait. Readable before a request was sent
+        // means closed (or out of step): not usable.
+        unsafe { libc::poll(&mut pfd, 1, 0) == 0 }
+    }
+}
+
+impl Default for Kept {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Kept {
+    /// No connection yet; usable in a `static`.
+    pub const fn new() -> Kept {
+        Kept {
+            held: Mutex::new(None),
+        }
+    }
+
+    /// As [`call`], on the kept connection when there is a usable one (else a new
+    /// one, kept afterwards). A kept connection the daemon closed meanwhile costs
+    /// one retry on a new connection (every request that uses this is a lookup,
+    /// safe to ask twice).
+    pub fn call(
+        &self,
+        path: &[u8],
+        request: &Request,
+        timeout: Duration,
+    ) -> Result<Response, ClientError> {
+        let mut guard = match self.held.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return call(path, request, timeout),
+        };
+        // A socket deadline in real time, as in `call`.
+        #[allow(clippy::disallowed_methods)]
+        let deadline = Instant::now() + timeout;
+        let reused = match guard.take() {
+            Some(kept) if kept.usable() => Some(kept),
+            Some(kept) => {
+                forget(kept);
+                None
+            }
+            None => None,
+        };
+        let (kept, answer) = match reused {
+            Some(kept) => match exchange(&kept.fd, request, deadline) {
+                Err(ClientError::Closed | ClientError::Io(libc::EPIPE | libc::ECONNRESET)) => {
+                    drop(kept);
+                    Self::fresh(path, request, deadline)?
+                }
+                answer => (kept, answer),
+            },
+            None => Self::fresh(path, request, deadline)?,
+        };
+        // Only a connection that carried a whole exchange is in step for the next.
+        if answer.is_ok() {
+            *guard = Some(kept);
+        }
+        answer
+    }
+
+    fn fresh(
+        path: &[u8],
+        request: &Request,
+        deadline: Instant,
+    ) -> Result<(KeptFd, Result<Response, ClientError>), ClientError> {
+        let fd = connect(path, deadline)?;
+        let id = socket_id(&fd).ok_or(ClientError::Io(libc::EBADF))?;
+        let answer = exchange(&fd, request, deadline);
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        Ok((KeptFd { fd, pid, id }, answer))
+    }
+}
+
+/// Lets go of a kept connection that is not usable: closed when this process made
+/// it and the descriptor is still that socket; left alone otherwise (the parent's
+/// copy in a forked child is closed; a number the program reused is not ours).
+fn forget(kept: KeptFd) {
+    if socket_id(&kept.fd) == Some(kept.id) {
+        drop(kept);
+    } else {
+        std::mem::forget(kept.fd);
+    }
+}
+
+/// The device and inode of the socket `fd` refers to; `None` when it is not a socket.
+fn socket_id(fd: &Fd) -> Option<(u64, u64)> {
+    // SAFETY: an all-zero stat is a valid value to be overwritten.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat into a valid stat; the result is checked.
+    let rc = unsafe { libc::fstat(fd.0, &mut st) };
+    (rc == 0 && st.st_mode & libc::S_IFMT == libc::S_IFSOCK).then_some((st.st_dev, st.st_ino))
 }
 
 fn exchange(fd: &Fd, request: &Request, deadline: Instant) -> Result<Response, ClientError> {
