@@ -113,28 +113,78 @@ impl Drop for ClientSlot<'_> {
     }
 }
 
-pub(crate) fn accept_loop(daemon: Arc<Daemon>, listener: UnixListener) {
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else {
-            // EMFILE and friends: back off instead of spinning.
-            std::thread::sleep(Duration::from_millis(10));
-            continue;
-        };
-        if daemon.clients.fetch_add(1, Ordering::Relaxed) >= MAX_CLIENTS {
-            daemon.clients.fetch_sub(1, Ordering::Relaxed);
-            continue; // dropped: closed at once
+/// Threads left waiting in `accept` when the daemon is idle: a new client (every
+/// `id`, every `proxid resolve`) is taken by one of them at once, instead of an
+/// accepting thread waking and starting a thread for it.
+const IDLE_ACCEPTORS: usize = 4;
+
+/// The threads serving the socket: each waits in `accept`, serves the client it
+/// got until it leaves, and goes back to waiting; the last idle one starts another
+/// before serving, so a new client never waits for a busy one. Past
+/// `IDLE_ACCEPTORS` idle threads, a thread that finishes a client ends.
+struct Acceptors {
+    daemon: Arc<Daemon>,
+    listener: UnixListener,
+    idle: AtomicUsize,
+}
+
+/// Starts the threads that accept and serve clients.
+pub(crate) fn serve_socket(daemon: Arc<Daemon>, listener: UnixListener) -> std::io::Result<()> {
+    let pool = Arc::new(Acceptors {
+        daemon,
+        listener,
+        idle: AtomicUsize::new(0),
+    });
+    for _ in 0..IDLE_ACCEPTORS {
+        start_acceptor(&pool)?;
+    }
+    Ok(())
+}
+
+fn start_acceptor(pool: &Arc<Acceptors>) -> std::io::Result<()> {
+    let pool = pool.clone();
+    pool.idle.fetch_add(1, Ordering::AcqRel);
+    let counted = pool.clone();
+    std::thread::Builder::new()
+        .name("proxidd-client".into())
+        .stack_size(CLIENT_STACK)
+        .spawn(move || acceptor(&pool))
+        .map(drop)
+        .inspect_err(|_| {
+            counted.idle.fetch_sub(1, Ordering::AcqRel);
+        })
+}
+
+/// One serving thread; it counts itself idle while it waits in `accept`.
+fn acceptor(pool: &Arc<Acceptors>) {
+    let daemon = &pool.daemon;
+    loop {
+        let accepted = pool.listener.accept();
+        let idle_left = pool.idle.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
+        match accepted {
+            Err(_) => {
+                // EMFILE and friends: back off instead of spinning.
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok((stream, _)) => {
+                if daemon.clients.fetch_add(1, Ordering::Relaxed) >= MAX_CLIENTS {
+                    daemon.clients.fetch_sub(1, Ordering::Relaxed);
+                    drop(stream); // closed at once
+                } else {
+                    let _slot = ClientSlot(&daemon.clients);
+                    // Nobody else waits in accept: start the next waiter first. If
+                    // it cannot start, this thread accepts again after its client.
+                    if idle_left == 0 {
+                        let _ = start_acceptor(pool);
+                    }
+                    serve(daemon, stream);
+                }
+            }
         }
-        let d = daemon.clone();
-        let spawned = std::thread::Builder::new()
-            .name("proxidd-client".into())
-            .stack_size(CLIENT_STACK)
-            .spawn(move || {
-                let _slot = ClientSlot(&d.clients);
-                serve(&d, stream);
-            });
-        if spawned.is_err() {
-            daemon.clients.fetch_sub(1, Ordering::Relaxed);
+        if pool.idle.load(Ordering::Acquire) >= IDLE_ACCEPTORS {
+            return;
         }
+        pool.idle.fetch_add(1, Ordering::AcqRel);
     }
 }
 
