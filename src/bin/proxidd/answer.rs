@@ -6,21 +6,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use proxid::cache::{Cache, Freshness};
+use proxid::config::LdapSchema;
 use proxid::identity::validate_name;
 use proxid::source::ldap::{NssGroup, NssUser};
 use proxid::Error;
 use proxid_proto::table::Kind;
 use proxid_proto::{GroupEntry, Passwd, Request, Response, Status, StatusDetail};
 
-use crate::server::{Peer, CLIENT_STACK};
+use crate::server::Peer;
 use crate::state::{Daemon, Snapshot, State};
 use crate::{log, shown, ERR, NOTICE, WARNING};
 
 /// Entries per enumeration page at most.
 const MAX_PAGE: u32 = 1000;
-/// Background group lookups started by cold getpwnam calls at most at once: a flood
-/// of new names costs no more threads than this (the rest are looked up when asked).
-const MAX_PREFETCH: usize = 4;
 
 /// How a lookup went, before it becomes an answer.
 enum Lookup<T> {
@@ -30,27 +28,31 @@ enum Lookup<T> {
 }
 
 impl Daemon {
-    /// Looks `name`'s groups up in the background (see the getpwnam arm), unless
-    /// `MAX_PREFETCH` such lookups are already running.
-    fn prefetch_groups(&self, state: &Arc<State>, name: &str) {
-        let running = &self.prefetching;
-        if running.fetch_add(1, Ordering::AcqRel) >= MAX_PREFETCH {
-            running.fetch_sub(1, Ordering::AcqRel);
-            return;
+    /// A cold getpwnam's passwd entry. Such a call is nearly always followed by
+    /// initgroups (`id`, logins, YARN's container executor), so the user's groups are
+    /// looked up with it:
+    /// - RFC2307: the user's full resolution runs first, on this thread (its user and
+    ///   `memberUid` searches go out at once), and the passwd entry is read from its
+    ///   user search, held for this call: getpwnam costs one round trip, and
+    ///   initgroups none (its answer is in the cache and in the shared table);
+    /// - RFC2307bis, whose group search needs the user's DN: the resolution runs on a
+    ///   prefetch thread beside the passwd search, whose user search it joins.
+    fn passwd_with_groups(
+        &self,
+        state: &Arc<State>,
+        name: &str,
+    ) -> proxid::Result<Option<NssUser>> {
+        let schema = state.config.ldap.as_ref().map(|l| l.schema);
+        if schema != Some(LdapSchema::Rfc2307) {
+            self.prefetch.groups_of(state, name);
+            return state.ldap.nss_user_by_name(name);
         }
-        let (state, name, done) = (state.clone(), name.to_string(), running.clone());
-        let spawned = std::thread::Builder::new()
-            .name("proxidd-prefetch".into())
-            .stack_size(CLIENT_STACK)
-            .spawn(move || {
-                // The answer (or the error) is cached by the resolver; initgroups
-                // reports it when asked.
-                let _ = state.resolver.resolve(&name);
-                done.fetch_sub(1, Ordering::AcqRel);
-            });
-        if spawned.is_err() {
-            running.fetch_sub(1, Ordering::AcqRel);
+        let _hold = state.ldap.hold_user_search(name);
+        // An error is cached by the resolver too; initgroups reports it when asked.
+        if state.resolver.resolve(name).is_ok() {
+            self.publish_groups(state, name);
         }
+        state.ldap.nss_user_by_name(name)
     }
 
     /// A cached NSS lookup; errors the caller cannot act on (an ambiguous or invalid
@@ -176,12 +178,7 @@ impl Daemon {
                 }
                 let what = format!("user {}", shown(&raw));
                 let (found, fresh) = self.cached(&state.pw_name, name.to_string(), &what, || {
-                    // A cold getpwnam is nearly always followed by initgroups (`id`,
-                    // logins, YARN's container executor): start the user's group
-                    // lookup beside this search, so its answer is on the way or
-                    // cached when glibc asks (the resolver's cache joins the two).
-                    self.prefetch_groups(&state, name);
-                    state.ldap.nss_user_by_name(name)
+                    self.passwd_with_groups(&state, name)
                 });
                 let answer = Self::user_answer(&state, found);
                 self.published(Kind::PwName, name.as_bytes(), answer, fresh)
@@ -327,6 +324,15 @@ impl Daemon {
     /// view: no filters), when the CLI runs this configuration.
     fn resolve(&self, state: &State, digest: &[u8], raw: &[u8]) -> Response {
         proxid::resolve_service::answer(&state.resolver, state.digest.as_ref(), digest, raw)
+    }
+
+    /// Puts `name`'s group list in the shared table once the resolver holds it (the
+    /// prefetch's end), so the NSS module's `initgroups` needs no round trip.
+    pub(crate) fn publish_groups(&self, state: &State, name: &str) {
+        let answer = self.initgroups(state, name.as_bytes());
+        if matches!(answer, Response::Gids(_)) {
+            self.published(Kind::InitGroups, name.as_bytes(), answer, true);
+        }
     }
 
     fn initgroups(&self, state: &State, raw: &[u8]) -> Response {

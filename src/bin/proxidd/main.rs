@@ -43,12 +43,13 @@ use std::time::Instant;
 
 mod answer;
 mod nss_table;
+mod prefetch;
 mod process;
 mod server;
 mod state;
 
 use process::{block_signals, check_loop_guard, detach, sd_notify};
-use server::{accept_loop, bind};
+use server::{bind, serve_socket};
 use state::{load_state, open_table, Daemon};
 
 const USAGE: &str = "usage: proxidd [--config FILE] [--socket PATH] [--foreground]";
@@ -153,7 +154,7 @@ fn main() {
         }
     };
     let table = open_table(&state.config, &socket);
-    let daemon = Arc::new(Daemon {
+    let daemon = Arc::new_cyclic(|me| Daemon {
         state: RwLock::new(Arc::new(state)),
         config_arg: args.config.clone(),
         socket: socket.clone(),
@@ -164,19 +165,13 @@ fn main() {
         hits: AtomicU64::new(0),
         misses: AtomicU64::new(0),
         clients: AtomicUsize::new(0),
-        prefetching: Arc::default(),
+        prefetch: prefetch::Prefetcher::start(me.clone()),
         pam: proxid::pam_service::PamService::default(),
         table,
     });
-    {
-        let d = daemon.clone();
-        if let Err(e) = std::thread::Builder::new()
-            .name("proxidd-accept".into())
-            .spawn(move || accept_loop(d, listener))
-        {
-            log(ERR, format_args!("cannot start: {e}"));
-            std::process::exit(1);
-        }
+    if let Err(e) = serve_socket(daemon.clone(), listener) {
+        log(ERR, format_args!("cannot start: {e}"));
+        std::process::exit(1);
     }
     check_loop_guard();
     log(INFO, format_args!("serving NSS on {socket:?}"));

@@ -12,6 +12,7 @@ use proxid::source::ldap::{LdapSource, NssGroup, NssUser};
 use proxid::Proxid;
 use proxid_proto::{GroupEntry, Passwd};
 
+use crate::prefetch::Prefetcher;
 use crate::{log, nss_table, INFO, NOTICE, WARNING};
 
 /// Everything a configuration builds; replaced whole on reload.
@@ -75,8 +76,8 @@ pub(crate) struct Daemon {
     pub(crate) hits: AtomicU64,
     pub(crate) misses: AtomicU64,
     pub(crate) clients: AtomicUsize,
-    /// Background group lookups running (see `Daemon::prefetch_groups`).
-    pub(crate) prefetching: Arc<AtomicUsize>,
+    /// Background group lookups for cold getpwnam calls.
+    pub(crate) prefetch: Prefetcher,
     /// The PAM requests (kept across reloads: the failure throttle lives here).
     pub(crate) pam: proxid::pam_service::PamService,
     /// The shared table for the NSS module's warm path (`[daemon] shared_table`).

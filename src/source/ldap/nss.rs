@@ -17,7 +17,7 @@ use std::sync::Arc;
 use ldap3::{Scope, SearchEntry};
 
 use super::query::{self, UserKey};
-use super::{search, search_paged, Failure, Handle, Inner, LdapSource};
+use super::{search, search_paged, Failure, Handle, Inner, LdapSource, UserSearchHold};
 use crate::error::Result;
 
 /// A passwd entry (the password field is always `x`, added by the daemon).
@@ -59,6 +59,13 @@ impl LdapSource {
     pub fn nss_user_by_name(&self, name: &str) -> Result<Option<NssUser>> {
         let key = UserKey::Name(name.to_string());
         self.run(move |inner| async move { inner.nss_user(key).await })
+    }
+
+    /// Keeps the answer of the user search for `name` until the hold is dropped, so
+    /// a resolution of `name` and then [`LdapSource::nss_user_by_name`] cost one user
+    /// search (`None` when this process's LDAP client cannot start).
+    pub fn hold_user_search(&self, name: &str) -> Option<UserSearchHold> {
+        Some(self.live().ok()?.inner.hold_user_search(name))
     }
 
     /// The passwd entry of the user with this UID; `None`: no such user, or one whose
@@ -145,12 +152,6 @@ fn push_unique(out: &mut Vec<String>, seen: &mut HashSet<String>, name: &str) {
 }
 
 impl Inner {
-    fn nss_user_attrs(&self) -> Vec<String> {
-        let mut attrs = self.user_attrs.clone();
-        attrs.extend(["gecos".to_string(), "cn".to_string()]);
-        attrs
-    }
-
     fn nss_group_attrs(&self) -> Vec<String> {
         let m = &self.cfg.map;
         vec![
@@ -167,14 +168,18 @@ impl Inner {
                 return Ok(None);
             }
         }
-        let filter = self.user_filter(&key);
-        let attrs = self.nss_user_attrs();
-        let entries = self
-            .with_connection(|ldap| {
-                let (base, filter, attrs) = (&self.cfg.user_base, &filter, attrs.clone());
-                async move { search(ldap, base, filter, attrs).await }
-            })
-            .await?;
+        let entries = match &key {
+            UserKey::Name(name) => self.user_entries_by_name(name).await?,
+            UserKey::Uid(_) => {
+                let filter = self.user_filter(&key);
+                let attrs = self.nss_user_attrs();
+                self.with_connection(|ldap| {
+                    let (base, filter, attrs) = (&self.cfg.user_base, &filter, attrs.clone());
+                    async move { search(ldap, base, filter, attrs).await }
+                })
+                .await?
+            }
+        };
         let mut gecos_by_dn: HashMap<String, String> =
             entries.iter().map(|e| (e.dn.clone(), gecos(e))).collect();
         let Some(user) = query::pick_user(&self.cfg, &key, entries)? else {

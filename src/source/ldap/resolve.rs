@@ -11,6 +11,7 @@ use super::pool::{Handle, Pool, SOURCE};
 use super::primary::PrimaryGroups;
 use super::query::{self, GroupEntry, UserEntry, UserKey};
 use super::search::{search, search_paged, Failure};
+use super::user_search::UserSearches;
 use crate::config::{LdapConfig, LdapSchema};
 use crate::error::Result;
 use crate::identity::{ordered_groups, Group, Identity};
@@ -27,6 +28,8 @@ pub(super) struct Inner {
     /// (RFC2307: membership is implied by `gidNumber`), so without this every cold
     /// user lookup would wait a second round trip for a name many users share.
     pub(super) primary_groups: PrimaryGroups,
+    /// User searches by name running now, shared by the lookups that want them.
+    pub(super) user_searches: Arc<UserSearches>,
 }
 
 impl Inner {
@@ -173,19 +176,15 @@ impl Inner {
     /// `memberUid` search go out at the same moment, each on the least busy pooled
     /// connection (slapd answers two searches on two connections in about the time
     /// of one, but on one connection in nearly the time of both; a cold pool
-    /// pipelines both on its first connection rather than wait for a second handshake). The primary group's
-    /// name costs a second round trip only when that group does not list the user and
+    /// pipelines both on its first connection rather than wait for a second handshake).
+    /// A user search for the same name already running (proxidd's passwd lookup) is
+    /// joined rather than repeated. The primary group's name costs a second round trip only when that group does not list the user and
     /// has not been seen before.
     pub(super) async fn resolve_rfc2307_name(&self, name: &str) -> Result<Option<Identity>> {
         let key = UserKey::Name(name.to_string());
-        let user_filter = self.user_filter(&key);
         let map = &self.cfg.map;
         let group_filter = query::and_equals(&map.group_filter, &map.member_uid, name);
-        let users = self.with_connection(|ldap| {
-            let attrs = self.user_attrs.clone();
-            let (base, filter) = (&self.cfg.user_base, &user_filter);
-            async move { search(ldap, base, filter, attrs).await }
-        });
+        let users = self.user_entries_by_name(name);
         let groups = self.with_connection(|ldap| self.group_search(ldap, group_filter.clone()));
         let (users, groups) = tokio::try_join!(users, groups)?;
         let Some(user) = query::pick_user(&self.cfg, &key, users)? else {

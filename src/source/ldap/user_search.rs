@@ -1,0 +1,125 @@
+//! The user search by name, shared by the lookups of one name that run at once.
+//!
+//! proxidd answers a cold `getpwnam` by resolving the user in full (user and group
+//! searches at once, so the `initgroups` that follows is answered from the cache)
+//! and then reading the passwd entry, which needs the same user entry. The passwd
+//! lookup gets the resolution's search instead of sending its own: the daemon holds
+//! the search for that name ([`UserSearchHold`]) across the two calls. Lookups that
+//! run at the same moment join one search the same way. A cold NSS lookup so costs
+//! the directory two searches at once (user and groups), as nslcd's two in a row.
+//!
+//! A finished search is reused only while a hold on its name is alive: every other
+//! lookup that starts later searches again (answers are cached above this layer,
+//! with their own lifetimes). A lookup that stops waiting (its timeout) hands the
+//! search to the next one waiting.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ldap3::SearchEntry;
+use tokio::sync::OnceCell;
+
+use super::query::UserKey;
+use super::search::search;
+use super::Inner;
+use crate::error::Result;
+
+type Answer = Arc<OnceCell<Result<Vec<SearchEntry>>>>;
+
+/// One name's search and the holds keeping its answer.
+#[derive(Default)]
+struct Flight {
+    answer: Answer,
+    holds: usize,
+}
+
+/// The user searches running now (or held), by name.
+#[derive(Default)]
+pub(super) struct UserSearches {
+    flights: Mutex<HashMap<String, Flight>>,
+}
+
+impl UserSearches {
+    fn flights(&self) -> MutexGuard<'_, HashMap<String, Flight>> {
+        self.flights.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets `name`'s search once it is neither held nor someone else's.
+    fn settle(&self, name: &str, answer: &Answer) {
+        let mut flights = self.flights();
+        if flights
+            .get(name)
+            .is_some_and(|f| f.holds == 0 && Arc::ptr_eq(&f.answer, answer))
+        {
+            flights.remove(name);
+        }
+    }
+}
+
+/// Keeps the answer of the user search for one name, for every lookup of that name
+/// until dropped (see the module docs).
+pub struct UserSearchHold {
+    searches: Arc<UserSearches>,
+    name: String,
+}
+
+impl Drop for UserSearchHold {
+    fn drop(&mut self) {
+        let mut flights = self.searches.flights();
+        if let Some(flight) = flights.get_mut(&self.name) {
+            flight.holds = flight.holds.saturating_sub(1);
+            if flight.holds == 0 {
+                flights.remove(&self.name);
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// The attributes of a user search: what an identity needs, and the passwd
+    /// entry's gecos (`gecos`, else `cn`).
+    pub(super) fn nss_user_attrs(&self) -> Vec<String> {
+        let mut attrs = self.user_attrs.clone();
+        attrs.extend(["gecos".to_string(), "cn".to_string()]);
+        attrs
+    }
+
+    pub(super) fn hold_user_search(&self, name: &str) -> UserSearchHold {
+        self.user_searches
+            .flights()
+            .entry(name.to_string())
+            .or_default()
+            .holds += 1;
+        UserSearchHold {
+            searches: self.user_searches.clone(),
+            name: name.to_string(),
+        }
+    }
+
+    /// The entries the user search for `name` finds: from the search running (or
+    /// held) for that name if there is one, else from a new one (on a pooled
+    /// connection, within `operation_timeout`).
+    pub(super) async fn user_entries_by_name(&self, name: &str) -> Result<Vec<SearchEntry>> {
+        let answer = self
+            .user_searches
+            .flights()
+            .entry(name.to_string())
+            .or_default()
+            .answer
+            .clone();
+        let found = answer
+            .get_or_init(|| async {
+                let filter = self.user_filter(&UserKey::Name(name.to_string()));
+                let attrs = self.nss_user_attrs();
+                self.with_connection(|ldap| {
+                    let (base, filter, attrs) = (&self.cfg.user_base, &filter, attrs.clone());
+                    async move { search(ldap, base, filter, attrs).await }
+                })
+                .await
+            })
+            .await
+            .clone();
+        self.user_searches.settle(name, &answer);
+        found
+    }
+}
