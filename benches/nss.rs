@@ -441,15 +441,19 @@ impl Report {
 }
 
 /// Median over `users` of each worker's answer to `command(user)`, asking the
-/// workers in turn for each user (interleaved).
+/// workers in turn for each user (interleaved). Who goes first rotates from user
+/// to user, so each contender follows each other one equally often (a daemon still
+/// busy after its own answer, as SSSD writing its cache, slows whoever comes next).
 fn interleaved(
     workers: &mut [&mut Worker],
     users: &[String],
     command: impl Fn(&str) -> String,
 ) -> Vec<f64> {
-    let mut samples = vec![Vec::new(); workers.len()];
-    for u in users {
-        for (i, w) in workers.iter_mut().enumerate() {
+    let n = workers.len();
+    let mut samples = vec![Vec::new(); n];
+    for (k, u) in users.iter().enumerate() {
+        for i in (0..n).map(|j| (j + k) % n) {
+            let w = &mut workers[i];
             let (v, ok) = w.ask(&command(u));
             assert!(ok, "{}: {} not found", w.name, u);
             samples[i].push(v);
