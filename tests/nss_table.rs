@@ -538,3 +538,38 @@ fn a_corrupted_or_untrusted_table_sends_the_module_to_the_socket() {
         assert_eq!(code, 0, "valgrind: {out}");
     }
 }
+
+#[test]
+fn a_cold_getpwnam_publishes_the_group_list_for_initgroups() {
+    if skip_unless_root("a_cold_getpwnam_publishes_the_group_list_for_initgroups") {
+        return;
+    }
+    for server in [support::rfc2307(), support::rfc2307bis()] {
+        let conf = ConfFile::new(&[&server.ldap_uri], "");
+        let host = Host::proxid_only();
+        let _daemon = host.start_daemon(&conf.path);
+        let (code, out) = host.run("getent", &["passwd", "alice"]);
+        assert_eq!(code, 0, "{out}");
+        // RFC2307: published before getpwnam answers; RFC2307bis: by the prefetch
+        // that getpwnam started.
+        wait_until("alice's group list in the table", || {
+            present(&table_path(&host), Kind::InitGroups, b"alice")
+        });
+        let before = requests(&host.socket);
+        let (code, groups) = host.run("getent", &["initgroups", "alice"]);
+        assert_eq!(code, 0, "{groups}");
+        assert_eq!(
+            requests(&host.socket),
+            before + 1,
+            "initgroups after getpwnam asked the daemon (only the status request may)"
+        );
+        // The same list the daemon gives when asked.
+        let Response::Gids(asked) = call(&host.socket, Request::InitGroups(b"alice".to_vec()))
+        else {
+            panic!("initgroups alice");
+        };
+        for gid in asked {
+            assert!(groups.contains(&gid.to_string()), "{gid} in {groups}");
+        }
+    }
+}

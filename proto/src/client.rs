@@ -430,3 +430,102 @@ fn receive(fd: &Fd, deadline: Instant) -> Result<Vec<u8>, ClientError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::os::unix::io::AsRawFd;
+    use std::os::unix::net::UnixListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{decode_header, HEADER_LEN, MAX_REQUEST};
+
+    /// A server answering `NotFound` to `per_connection` requests on each connection it
+    /// accepts, then hanging up; counts the connections.
+    fn server(name: &str, per_connection: usize) -> (Vec<u8>, Arc<AtomicUsize>) {
+        let dir = std::env::temp_dir().join(format!("proxid-kept-{name}-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("s.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let mut s = stream.unwrap();
+                counter.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    for _ in 0..per_connection {
+                        let mut header = [0u8; HEADER_LEN];
+                        if s.read_exact(&mut header).is_err() {
+                            break;
+                        }
+                        let len = decode_header(&header, MAX_REQUEST).unwrap();
+                        let mut payload = vec![0u8; len];
+                        s.read_exact(&mut payload).unwrap();
+                        s.write_all(&Response::NotFound.encode()).unwrap();
+                    }
+                });
+            }
+        });
+        (path.as_os_str().as_encoded_bytes().to_vec(), accepted)
+    }
+
+    fn ask(kept: &Kept, path: &[u8]) -> Result<Response, ClientError> {
+        kept.call(path, &Request::GetPwNam(b"alice".to_vec()), NSS_TIMEOUT)
+    }
+
+    #[test]
+    fn calls_share_one_connection_and_a_closed_one_is_replaced() {
+        let (path, accepted) = server("share", 3);
+        let kept = Kept::new();
+        for _ in 0..3 {
+            assert_eq!(ask(&kept, &path), Ok(Response::NotFound));
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "three calls, one connection"
+        );
+        // The server hung up after its third answer (as proxidd does with an idle
+        // client): the next call connects again, and nobody sees an error.
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(ask(&kept, &path), Ok(Response::NotFound));
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_descriptor_the_program_reused_is_neither_used_nor_closed() {
+        let (path, accepted) = server("reuse", 100);
+        let kept = Kept::new();
+        assert_eq!(ask(&kept, &path), Ok(Response::NotFound));
+        let fd = kept.held.lock().unwrap().as_ref().unwrap().fd.0;
+        // The program closes "its" descriptors and opens a file that gets that number.
+        let file = std::fs::File::open("/dev/null").unwrap();
+        // SAFETY: replacing descriptor `fd` with a copy of the file's.
+        assert_eq!(unsafe { libc::dup2(file.as_raw_fd(), fd) }, fd);
+        assert_eq!(ask(&kept, &path), Ok(Response::NotFound));
+        assert_eq!(accepted.load(Ordering::SeqCst), 2, "a new connection");
+        // SAFETY: fcntl on a descriptor number; only its validity is read.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        assert!(flags >= 0, "fd {fd} left open");
+        let now = kept.held.lock().unwrap().as_ref().unwrap().fd.0;
+        assert_ne!(now, fd);
+    }
+
+    #[test]
+    fn a_call_finding_the_connection_busy_opens_its_own() {
+        let (path, accepted) = server("busy", 100);
+        let kept = Kept::new();
+        assert_eq!(ask(&kept, &path), Ok(Response::NotFound));
+        // Held as by another thread mid-call (or by a thread of the parent at fork).
+        let busy = kept.held.lock().unwrap();
+        assert_eq!(ask(&kept, &path), Ok(Response::NotFound));
+        drop(busy);
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+        assert_eq!(ask(&kept, &path), Ok(Response::NotFound));
+        assert_eq!(accepted.load(Ordering::SeqCst), 2, "the kept one again");
+    }
+}
