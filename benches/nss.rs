@@ -43,6 +43,8 @@ const SAMPLE: usize = 240;
 const GROUPS: usize = 100;
 /// Back-to-back repeats of one warm lookup.
 const REPEATS: usize = 25;
+/// Rounds of the CLI rows (one spawn of each command per round).
+const CLI_ROUNDS: usize = 40;
 /// Daemon starts for the first-lookup row.
 const STARTS: usize = 5;
 
@@ -692,23 +694,45 @@ fn main() {
     }
 
     // CLI: `proxid resolve U` spawn to exit with the daemon up, next to `id U` under
-    // SSSD (warm) and nslcd.
+    // proxid, SSSD (warm) and nslcd; one spawn of each in turn per round, so a drift
+    // of the machine's speed hits all of them alike.
     {
         let u = &sample[3];
         let proxid_bin = nss::profile_dir().join("proxid");
         let cli = format!(
-            "spawn 30 {} --config {} resolve {u}",
+            "spawn 1 {} --config {} resolve {u}",
             proxid_bin.display(),
             conf.path.display()
         );
-        let (cli_ns, ok) = if proxid_bin.exists() {
-            proxid.ask(&cli)
-        } else {
+        let idcmd = format!("spawn 1 /usr/bin/id {u}");
+        if !proxid_bin.exists() {
             eprintln!("bench: {proxid_bin:?} not built; CLI row skipped");
-            (f64::NAN, false)
-        };
-        let idcmd = format!("spawn 30 /usr/bin/id {u}");
-        let (id_proxid, _) = proxid.ask(&idcmd);
+        }
+        let have_cli = proxid_bin.exists();
+        let (mut cli_samples, mut id_proxid, mut id_sssd, mut id_nslcd) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for round in 0..CLI_ROUNDS {
+            // Who goes first rotates, as in `interleaved`.
+            for step in (0..4).map(|k| (k + round) % 4) {
+                match step {
+                    0 if have_cli => cli_samples.push(proxid.ask(&cli).0),
+                    1 => id_proxid.push(proxid.ask(&idcmd).0),
+                    2 => {
+                        if let Some(s) = sssd.as_mut() {
+                            id_sssd.push(s.ask(&idcmd).0);
+                        }
+                    }
+                    3 => {
+                        if let Some(n) = nslcd.as_mut() {
+                            id_nslcd.push(n.ask(&idcmd).0);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let cli_ns = median_of(cli_samples);
+        let id_proxid = median_of(id_proxid);
         let mut ratios = Vec::new();
         report.add(
             "cli_id_proxid_us",
@@ -718,8 +742,8 @@ fn main() {
             &[],
         );
         ratios.push((id_proxid / cli_ns, "`id` via proxid"));
-        if let Some(s) = sssd.as_mut() {
-            let (v, _) = s.ask(&idcmd);
+        if !id_sssd.is_empty() {
+            let v = median_of(id_sssd);
             report.add(
                 "cli_id_sssd_us",
                 "`id U` via SSSD (warm), spawn to exit",
@@ -729,8 +753,8 @@ fn main() {
             );
             ratios.push((v / cli_ns, "`id` via SSSD"));
         }
-        if let Some(n) = nslcd.as_mut() {
-            let (v, _) = n.ask(&idcmd);
+        if !id_nslcd.is_empty() {
+            let v = median_of(id_nslcd);
             report.add(
                 "cli_id_nslcd_us",
                 "`id U` via nslcd, spawn to exit",
@@ -740,7 +764,7 @@ fn main() {
             );
             ratios.push((v / cli_ns, "`id` via nslcd"));
         }
-        if ok {
+        if have_cli {
             report.add(
                 "cli_proxid_resolve_us",
                 "`proxid resolve U` (daemon up), spawn to exit",
