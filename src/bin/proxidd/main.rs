@@ -5,9 +5,10 @@
 //! proxidd [--config FILE] [--socket PATH] [--foreground]
 //! ```
 //!
-//! Shape: one thread accepts; each client gets a thread of its own (at most
-//! `MAX_CLIENTS` at once; beyond that a new connection is closed at once), with read
-//! and write timeouts, so a slow or hostile client stalls only itself. Signals are
+//! Shape: a few idle threads wait in `accept`; each serves the client it took until
+//! the client leaves, starting another waiter first when it was the last (at most
+//! `MAX_CLIENTS` clients at once; beyond that a new connection is closed at once),
+//! with read and write timeouts, so a slow or hostile client stalls only itself. Signals are
 //! blocked in every thread and taken by one `sigwait` thread: SIGHUP reloads (a bad
 //! configuration keeps the running one), SIGTERM/SIGINT remove the socket and exit.
 //! Logs go to stderr, one line each, with a `<N>` syslog priority prefix that
@@ -18,8 +19,9 @@
 //! it; a request coming from this very process (peer PID) is refused as well.
 //!
 //! Modules: `state` (what a configuration builds, load and reload, the shared table
-//! opened beside the socket), `server` (the socket, the accept loop, the client limit
-//! and timeouts), `answer` (the requests), `process` (signals, detaching, systemd's
+//! opened beside the socket), `server` (the socket, the accepting threads, the client
+//! limit and timeouts), `answer` (the requests), `prefetch` (the background group
+//! lookups of RFC2307bis getpwnam calls), `process` (signals, detaching, systemd's
 //! notify socket, the loop-guard check) and `nss_table` (the shared table's writer).
 
 #![deny(unsafe_op_in_unsafe_fn)]
