@@ -19,6 +19,7 @@
 mod cli;
 mod commands;
 mod output;
+mod quick_args;
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -231,6 +232,9 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> Status {
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
+    if let Some((config, command)) = quick_args::plain(&args) {
+        return ExitCode::from(dispatch(&Context { config }, command) as u8);
+    }
     let status = match Cli::try_parse_from(&args) {
         Ok(cli) => dispatch(&Context { config: cli.config }, cli.command),
         Err(e) => usage_error(&e, &args),
