@@ -98,7 +98,9 @@ fn serve(daemon: &Daemon, mut stream: UnixStream) {
                 }
             }
         };
-        if stream.write_all(&response.encode()).is_err() {
+        let sent = stream.write_all(&response.encode());
+        daemon.after_answer();
+        if sent.is_err() {
             return;
         }
     }
