@@ -1,6 +1,8 @@
 //! Background group lookups: a cold `getpwnam` is nearly always followed by
-//! `initgroups` (`id`, logins, YARN's container executor), so the daemon starts the
-//! user's full resolution beside the passwd search. Its answer goes into the
+//! `initgroups` (`id`, logins, YARN's container executor). Under RFC2307bis, whose
+//! group search needs the user's DN, the daemon starts the user's full resolution
+//! here, beside the passwd search (under RFC2307 it resolves on the request's own
+//! thread: `Daemon::passwd_with_groups`). Its answer goes into the
 //! resolver's cache and, as the user's group list, into the shared table, where the
 //! NSS module finds it without asking the daemon; an `initgroups` that comes first
 //! joins the lookup still running.
