@@ -9,8 +9,8 @@
 //! the lookup, as with any blocking call: async callers should use `spawn_blocking`.
 //! (A current-thread runtime driven by the callers themselves was tried: a few percent
 //! faster on a cold NSS lookup, but a TLS handshake begun by one caller could stall
-//! while the runtime was handed between callers — `tests/pam_python.rs` failed 5 runs
-//! of 7 — so the worker stays.)
+//! while the runtime was handed between callers — `tests/pam_python.rs` failed in most
+//! runs, 4 of 4 in a row at worst — so the worker stays.)
 //!
 //! Fork: a child has the parent's runtime and pool as memory but none of their threads,
 //! and the parent's sockets are shared with it. So the runtime, the pool and every lock
