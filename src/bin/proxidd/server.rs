@@ -144,16 +144,15 @@ pub(crate) fn serve_socket(daemon: Arc<Daemon>, listener: UnixListener) -> std::
 }
 
 fn start_acceptor(pool: &Arc<Acceptors>) -> std::io::Result<()> {
-    let pool = pool.clone();
     pool.idle.fetch_add(1, Ordering::AcqRel);
-    let counted = pool.clone();
+    let own = pool.clone();
     std::thread::Builder::new()
         .name("proxidd-client".into())
         .stack_size(CLIENT_STACK)
-        .spawn(move || acceptor(&pool))
+        .spawn(move || acceptor(&own))
         .map(drop)
         .inspect_err(|_| {
-            counted.idle.fetch_sub(1, Ordering::AcqRel);
+            pool.idle.fetch_sub(1, Ordering::AcqRel);
         })
 }
 

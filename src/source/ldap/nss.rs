@@ -170,15 +170,7 @@ impl Inner {
         }
         let entries = match &key {
             UserKey::Name(name) => self.user_entries_by_name(name).await?,
-            UserKey::Uid(_) => {
-                let filter = self.user_filter(&key);
-                let attrs = self.nss_user_attrs();
-                self.with_connection(|ldap| {
-                    let (base, filter, attrs) = (&self.cfg.user_base, &filter, attrs.clone());
-                    async move { search(ldap, base, filter, attrs).await }
-                })
-                .await?
-            }
+            UserKey::Uid(_) => self.search_user(&key).await?,
         };
         let mut gecos_by_dn: HashMap<String, String> =
             entries.iter().map(|e| (e.dn.clone(), gecos(e))).collect();

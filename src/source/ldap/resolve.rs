@@ -178,8 +178,8 @@ impl Inner {
     /// of one, but on one connection in nearly the time of both; a cold pool
     /// pipelines both on its first connection rather than wait for a second handshake).
     /// A user search for the same name already running (proxidd's passwd lookup) is
-    /// joined rather than repeated. The primary group's name costs a second round trip only when that group does not list the user and
-    /// has not been seen before.
+    /// joined rather than repeated. The primary group's name costs a second round trip
+    /// only when that group does not list the user and has not been seen before.
     pub(super) async fn resolve_rfc2307_name(&self, name: &str) -> Result<Option<Identity>> {
         let key = UserKey::Name(name.to_string());
         let map = &self.cfg.map;

@@ -84,6 +84,18 @@ impl Inner {
         attrs
     }
 
+    /// One user search (by name or UID) on a pooled connection, within
+    /// `operation_timeout`, asking for [`Inner::nss_user_attrs`].
+    pub(super) async fn search_user(&self, key: &UserKey) -> Result<Vec<SearchEntry>> {
+        let filter = self.user_filter(key);
+        let attrs = self.nss_user_attrs();
+        self.with_connection(|ldap| {
+            let (base, filter, attrs) = (&self.cfg.user_base, &filter, attrs.clone());
+            async move { search(ldap, base, filter, attrs).await }
+        })
+        .await
+    }
+
     pub(super) fn hold_user_search(&self, name: &str) -> UserSearchHold {
         self.user_searches
             .flights()
@@ -108,15 +120,7 @@ impl Inner {
             .answer
             .clone();
         let found = answer
-            .get_or_init(|| async {
-                let filter = self.user_filter(&UserKey::Name(name.to_string()));
-                let attrs = self.nss_user_attrs();
-                self.with_connection(|ldap| {
-                    let (base, filter, attrs) = (&self.cfg.user_base, &filter, attrs.clone());
-                    async move { search(ldap, base, filter, attrs).await }
-                })
-                .await
-            })
+            .get_or_init(|| async { self.search_user(&UserKey::Name(name.to_string())).await })
             .await
             .clone();
         self.user_searches.settle(name, &answer);
