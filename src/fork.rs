@@ -1,7 +1,7 @@
 //! Fork safety. After `fork(2)` the child has one thread and a copy of the parent's
 //! memory: a lock another parent thread held, a lookup another thread had in flight,
-//! an LDAP runtime's worker threads are copied as state but nobody in the child will
-//! ever release, land or run them. Waiting on any of them hangs the child for good.
+//! an LDAP runtime a parent thread was driving are copied as state but nobody in the
+//! child will ever release, land or run them. Waiting on any of them hangs the child for good.
 //!
 //! So everything a lookup may wait on lives in a [`PerProcess`] slot: the child never
 //! sees the parent's value, only a fresh one built on first use.

@@ -1,16 +1,22 @@
 //! Server-side resolution from an LDAP directory (RFC2307 and RFC2307bis) over ldap3.
 //!
-//! Shape: the source owns a small private Tokio runtime (one worker thread, started by
-//! the first lookup). Callers are plain threads, each running its lookup with
-//! `block_on`: the caller's thread polls the lookup and the worker drives the sockets,
-//! so answers wake the caller directly. A caller that is itself inside another Tokio
-//! runtime (where `block_on`, like ldap3's sync `LdapConn`, would panic) hands its
-//! lookup to the runtime and waits on a channel. Such a caller's thread is blocked for
-//! the lookup, as with any blocking call: async callers should use `spawn_blocking`.
-//! (A current-thread runtime driven by the callers themselves was tried: a few percent
-//! faster on a cold NSS lookup, but a TLS handshake begun by one caller could stall
-//! while the runtime was handed between callers — `tests/pam_python.rs` failed in most
-//! runs, 4 of 4 in a row at worst — so the worker stays.)
+//! Shape: the source owns a small private Tokio runtime of the current-thread kind,
+//! with no thread of its own. Callers are plain threads, each running its lookup with
+//! `block_on`: one of them at a time drives the sockets (every connection's reads and
+//! writes, for every lookup in flight), the others wait for their own answer and
+//! take over when it leaves. A lookup on a quiet resolver so runs entirely on its
+//! caller's thread, with no hand-off between threads on the way (against one worker
+//! thread, bench nss: a cold lookup through proxidd 1.92x as fast as nslcd's, against
+//! 1.73–1.82x). A caller that is itself inside another Tokio runtime (where
+//! `block_on`, like ldap3's sync `LdapConn`, would panic) has its lookup driven by a
+//! helper thread; such a caller's thread is blocked for the lookup, as with any
+//! blocking call: async callers should use `spawn_blocking`.
+//! Nothing may be left to run on its own, since nothing runs between lookups: the one
+//! piece of work that outlives its lookup, a connect that grows the pool, is driven
+//! by a thread started for it (`Pool::take_growth`). Left as a spawned task, it would
+//! stall mid-handshake once its lookup returned, time out, and mark the server dead;
+//! that fits the "TLS setup timed out" failures this runtime showed in an earlier try
+//! through JupyterHub's PAM calls (`tests/pam_python.rs`), which pass with this.
 //!
 //! Fork: a child has the parent's runtime and pool as memory but none of their threads,
 //! and the parent's sockets are shared with it. So the runtime, the pool and every lock
@@ -88,10 +94,8 @@ use search::{search, search_paged, Failure};
 pub use nss::{NssGroup, NssUser};
 pub use user_search::UserSearchHold;
 
-/// Worker threads of the private runtime. Lookups are I/O-bound, and one worker saves
-/// the hand-offs between workers that a lookup's tasks (caller, connection drivers)
-/// otherwise pay on every answer (measured: cold lookups ~10% faster than with 2).
-const RUNTIME_THREADS: usize = 1;
+/// Threads for host-name resolution (getaddrinfo), the only blocking work.
+const RESOLVER_THREADS: usize = 1;
 
 /// Resolves users and groups from LDAP. `Send + Sync`; share one per process.
 pub struct LdapSource {
@@ -119,24 +123,23 @@ struct Blueprint {
     clock: Arc<dyn Clock>,
 }
 
-/// A pool and the runtime whose thread drives its connections, started by the first
-/// lookup: opening a resolver starts no thread.
+/// A pool and the runtime driving its connections, built by the first lookup.
 struct Live {
     inner: Arc<Inner>,
-    runtime: OnceLock<std::result::Result<tokio::runtime::Runtime, String>>,
+    /// Shared with the threads that drive a pool's growth.
+    runtime: OnceLock<std::result::Result<Arc<tokio::runtime::Runtime>, String>>,
 }
 
 impl Live {
-    fn runtime(&self) -> Result<&tokio::runtime::Runtime> {
+    fn runtime(&self) -> Result<&Arc<tokio::runtime::Runtime>> {
         let started = self.runtime.get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(RUNTIME_THREADS)
-                // Only host-name resolution (getaddrinfo) runs on blocking threads.
-                .max_blocking_threads(RUNTIME_THREADS)
+            tokio::runtime::Builder::new_current_thread()
+                .max_blocking_threads(RESOLVER_THREADS)
                 .thread_name("proxid-ldap")
                 .enable_io()
                 .enable_time()
                 .build()
+                .map(Arc::new)
                 .map_err(|e| e.to_string())
         });
         started.as_ref().map_err(|e| {
@@ -146,14 +149,30 @@ impl Live {
             )
         })
     }
+
+    /// Opens the connection a lookup asked for on a thread of its own, which drives
+    /// the runtime until the connect ends. If no thread can be started, a later
+    /// lookup asks again.
+    fn grow_pool(&self, runtime: &Arc<tokio::runtime::Runtime>) {
+        let Some(growth) = self.inner.pool.take_growth() else {
+            return;
+        };
+        let runtime = runtime.clone();
+        let _ = std::thread::Builder::new()
+            .name("proxid-ldap-connect".into())
+            .spawn(move || runtime.block_on(growth));
+    }
 }
 
 impl Drop for Live {
     fn drop(&mut self) {
         if let Some(Ok(runtime)) = self.runtime.take() {
             // Never blocks, so dropping the source inside an async context is safe.
-            // (Only the process that built a Live drops it: see PerProcess.)
-            runtime.shutdown_background();
+            // (Only the process that built a Live drops it: see PerProcess.) A thread
+            // still opening a connection holds the runtime and drops it when done.
+            if let Ok(runtime) = Arc::try_unwrap(runtime) {
+                runtime.shutdown_background();
+            }
         }
     }
 }
@@ -254,18 +273,16 @@ impl LdapSource {
         let live = self.live()?;
         let runtime = live.runtime()?;
         let work = lookup(live.inner.clone());
-        // Outside any runtime the caller's thread polls the lookup itself: answers
-        // wake it directly instead of waking a worker that then wakes it.
-        if tokio::runtime::Handle::try_current().is_err() {
-            return runtime.block_on(work);
-        }
-        // Inside another runtime, block_on would panic: hand the lookup over.
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        runtime.spawn(async move {
-            let _ = tx.send(work.await);
-        });
-        rx.recv()
-            .map_err(|_| unavailable("the lookup stopped unexpectedly (the LDAP client failed)"))?
+        let answer = if tokio::runtime::Handle::try_current().is_err() {
+            runtime.block_on(work)
+        } else {
+            // Inside another runtime, block_on would panic: a helper thread drives it.
+            std::thread::scope(|s| s.spawn(|| runtime.block_on(work)).join()).map_err(|_| {
+                unavailable("the lookup stopped unexpectedly (the LDAP client failed)")
+            })?
+        };
+        live.grow_pool(runtime);
+        answer
     }
 
     /// Every user name in the directory (all `uid` values of entries matching the user

@@ -3,6 +3,7 @@
 //! many threads share. ldap3 multiplexes operations on one connection, so a pooled
 //! connection serves several lookups at once; the pool only spreads the load.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -77,6 +78,15 @@ impl Drop for Busy {
     }
 }
 
+/// Clears `Pool::growing` when a requested connect ends, or is dropped unrun.
+struct Growing(Arc<Pool>);
+
+impl Drop for Growing {
+    fn drop(&mut self) {
+        self.0.growing.store(false, Ordering::Release);
+    }
+}
+
 /// The TLS configuration of each server (`None` for plain LDAP), built on the first
 /// connection when it needs the system store (reading it costs milliseconds that a
 /// process which never looks anyone up should not pay).
@@ -98,8 +108,10 @@ pub(crate) struct Pool {
     size: usize,
     /// One connect at a time: concurrent lookups on a cold pool share one handshake.
     opening: tokio::sync::Mutex<()>,
-    /// A background connect is underway.
+    /// A connect beside the lookups is asked for or underway.
     growing: AtomicBool,
+    /// Asked for, not yet taken by `take_growth`.
+    growth_wanted: AtomicBool,
     /// Where the next pick starts looking.
     next: AtomicUsize,
     next_id: AtomicU64,
@@ -130,6 +142,7 @@ impl Pool {
             open: Mutex::new(Vec::new()),
             opening: tokio::sync::Mutex::new(()),
             growing: AtomicBool::new(false),
+            growth_wanted: AtomicBool::new(false),
             next: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             needs_tls,
@@ -213,20 +226,31 @@ impl Pool {
         }
     }
 
-    /// Opens one more connection in the background (one at a time).
-    fn grow(self: &Arc<Self>) {
-        if self.growing.swap(true, Ordering::AcqRel) {
-            return;
+    /// Asks for one more connection (one at a time). No task is spawned here: the
+    /// runtime runs only while a caller drives it, so a connect left to run on its
+    /// own would stall between lookups and time out. `take_growth` hands it to
+    /// `LdapSource::run`, which drives it on a thread of its own.
+    fn grow(&self) {
+        if !self.growing.swap(true, Ordering::AcqRel) {
+            self.growth_wanted.store(true, Ordering::Release);
         }
-        let pool = self.clone();
-        tokio::spawn(async move {
+    }
+
+    /// The connect a lookup asked for, if any: run it to the end (dropping it unrun
+    /// lets a later lookup ask again).
+    pub(crate) fn take_growth(self: &Arc<Self>) -> Option<impl Future<Output = ()> + Send> {
+        if !self.growth_wanted.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        let done = Growing(self.clone());
+        Some(async move {
+            let pool = &done.0;
             let _turn = pool.opening.lock().await;
             if pool.open_conns().len() < pool.size {
                 // A failure is remembered (the server marked dead) for the next lookup.
                 let _ = pool.connect_new().await;
             }
-            pool.growing.store(false, Ordering::Release);
-        });
+        })
     }
 
     /// Connects to the first server that works and pools the connection.
