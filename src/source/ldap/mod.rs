@@ -60,6 +60,7 @@
 //!   an answer is complete or an error, never a silently truncated group list.
 
 mod bind;
+mod combined;
 mod nss;
 mod pool;
 mod primary;
@@ -207,6 +208,7 @@ impl Blueprint {
                     clock: self.clock.clone(),
                 },
                 user_searches: Default::default(),
+                one_search_refused: Default::default(),
             }),
             runtime: OnceLock::new(),
         })

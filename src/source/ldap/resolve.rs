@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use ldap3::SearchEntry;
@@ -30,6 +31,8 @@ pub(super) struct Inner {
     pub(super) primary_groups: PrimaryGroups,
     /// User searches by name running now, shared by the lookups that want them.
     pub(super) user_searches: Arc<UserSearches>,
+    /// A server refused the one search for a user and its groups (`combined`).
+    pub(super) one_search_refused: AtomicBool,
 }
 
 impl Inner {
@@ -172,21 +175,19 @@ impl Inner {
         Ok(Some(self.identity(user, &all, primary)))
     }
 
-    /// An RFC2307 lookup by name in one round trip: the user search and the
-    /// `memberUid` search go out at the same moment, each on the least busy pooled
-    /// connection (slapd answers two searches on two connections in about the time
-    /// of one, but on one connection in nearly the time of both; a cold pool
-    /// pipelines both on its first connection rather than wait for a second handshake).
-    /// A user search for the same name already running (proxidd's passwd lookup) is
-    /// joined rather than repeated. The primary group's name costs a second round trip
-    /// only when that group does not list the user and has not been seen before.
+    /// An RFC2307 lookup by name in one round trip: the user and the groups listing
+    /// it in one search where users and groups share a base (`combined`), else the
+    /// user search and the `memberUid` search at the same moment, each on the least
+    /// busy pooled connection (slapd answers two searches on two connections in about
+    /// the time of one, but on one connection in nearly the time of both; a cold pool
+    /// pipelines both on its first connection rather than wait for a second
+    /// handshake). A user search for the same name already running (proxidd's passwd
+    /// lookup) is joined rather than repeated. The primary group's name costs a
+    /// second round trip only when that group does not list the user and has not
+    /// been seen before.
     pub(super) async fn resolve_rfc2307_name(&self, name: &str) -> Result<Option<Identity>> {
         let key = UserKey::Name(name.to_string());
-        let map = &self.cfg.map;
-        let group_filter = query::and_equals(&map.group_filter, &map.member_uid, name);
-        let users = self.user_entries_by_name(name);
-        let groups = self.with_connection(|ldap| self.group_search(ldap, group_filter.clone()));
-        let (users, groups) = tokio::try_join!(users, groups)?;
+        let (users, groups) = self.user_and_group_entries(name).await?;
         let Some(user) = query::pick_user(&self.cfg, &key, users)? else {
             return Ok(None);
         };
@@ -203,6 +204,14 @@ impl Inner {
         };
         self.primary_groups.put(&primary);
         Ok(Some(self.identity(user, &direct, primary)))
+    }
+
+    /// The entries of the groups whose `memberUid` lists `name` (RFC2307).
+    pub(super) async fn groups_listing(&self, name: &str) -> Result<Vec<SearchEntry>> {
+        let map = &self.cfg.map;
+        let filter = query::and_equals(&map.group_filter, &map.member_uid, name);
+        self.with_connection(|ldap| self.group_search(ldap, filter.clone()))
+            .await
     }
 
     /// The identity from its parts: primary group first, then the others by GID.

@@ -14,11 +14,13 @@
 //! search to the next one waiting.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ldap3::SearchEntry;
 use tokio::sync::OnceCell;
 
+use super::combined::UserAndGroups;
 use super::query::UserKey;
 use super::search::search;
 use super::Inner;
@@ -31,6 +33,8 @@ type Answer = Arc<OnceCell<Result<Vec<SearchEntry>>>>;
 struct Flight {
     answer: Answer,
     holds: usize,
+    /// Someone asked for the answer (holding does not).
+    asked: bool,
 }
 
 /// The user searches running now (or held), by name.
@@ -42,6 +46,16 @@ pub(super) struct UserSearches {
 impl UserSearches {
     fn flights(&self) -> MutexGuard<'_, HashMap<String, Flight>> {
         self.flights.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The flight for `name`, and whether this caller is the first to ask for its
+    /// answer (and so, barring a race with one who is not, the one who runs it).
+    fn flight(&self, name: &str) -> (Answer, bool) {
+        let mut flights = self.flights();
+        let flight = flights.entry(name.to_string()).or_default();
+        let first = !flight.asked;
+        flight.asked = true;
+        (flight.answer.clone(), first)
     }
 
     /// Forgets `name`'s search once it is neither held nor someone else's.
@@ -112,18 +126,61 @@ impl Inner {
     /// held) for that name if there is one, else from a new one (on a pooled
     /// connection, within `operation_timeout`).
     pub(super) async fn user_entries_by_name(&self, name: &str) -> Result<Vec<SearchEntry>> {
-        let answer = self
-            .user_searches
-            .flights()
-            .entry(name.to_string())
-            .or_default()
-            .answer
-            .clone();
-        let found = answer
-            .get_or_init(|| async { self.search_user(&UserKey::Name(name.to_string())).await })
+        let (answer, _) = self.user_searches.flight(name);
+        let key = UserKey::Name(name.to_string());
+        self.user_entries_from(name, &answer, || self.search_user(&key))
             .await
-            .clone();
-        self.user_searches.settle(name, &answer);
+    }
+
+    /// The user entries for `name` and the entries of the groups listing it
+    /// (RFC2307). A lookup that starts the user search for the name asks for both at
+    /// once (one search where it can: `combined`), and the search it shares carries
+    /// the user entries; one that joins a search already started asks for the groups
+    /// beside it.
+    pub(super) async fn user_and_group_entries(&self, name: &str) -> Result<UserAndGroups> {
+        let (answer, first) = self.user_searches.flight(name);
+        let key = UserKey::Name(name.to_string());
+        if !first {
+            let users = self.user_entries_from(name, &answer, || self.search_user(&key));
+            return tokio::try_join!(users, self.groups_listing(name));
+        }
+        let mut groups = None;
+        let users = self
+            .user_entries_from(name, &answer, || async {
+                let one = match self.searches_user_and_groups_at_once() {
+                    true => self.user_and_groups_in_one_search(name).await?,
+                    false => None,
+                };
+                let (users, listing) = match one {
+                    Some(both) => both,
+                    None => tokio::try_join!(self.search_user(&key), self.groups_listing(name))?,
+                };
+                groups = Some(listing);
+                Ok(users)
+            })
+            .await?;
+        // Another lookup's search got there first after all: ask for the groups now.
+        let groups = match groups {
+            Some(groups) => groups,
+            None => self.groups_listing(name).await?,
+        };
+        Ok((users, groups))
+    }
+
+    /// The answer of the flight `answer` for `name`, running `search` if nobody
+    /// has started it.
+    async fn user_entries_from<F, Fut>(
+        &self,
+        name: &str,
+        answer: &Answer,
+        search: F,
+    ) -> Result<Vec<SearchEntry>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<SearchEntry>>>,
+    {
+        let found = answer.get_or_init(search).await.clone();
+        self.user_searches.settle(name, answer);
         found
     }
 }
