@@ -20,12 +20,6 @@ use crate::{log, shown, ERR, NOTICE, WARNING};
 /// Entries per enumeration page at most.
 const MAX_PAGE: u32 = 1000;
 
-thread_local! {
-    /// A group list to publish once this thread has sent its answer (`after_answer`).
-    static GROUPS_TO_PUBLISH: std::cell::Cell<Option<(Arc<State>, String)>> =
-        const { std::cell::Cell::new(None) };
-}
-
 /// How a lookup went, before it becomes an answer.
 enum Lookup<T> {
     Found(T),
@@ -40,8 +34,9 @@ impl Daemon {
     /// - RFC2307: the user's full resolution runs first, on this thread (its user and
     ///   `memberUid` searches go out at once), and the passwd entry is read from its
     ///   user search, held for this call: getpwnam costs one round trip, and
-    ///   initgroups none (its answer is in the cache, and in the shared table as soon
-    ///   as the getpwnam answer is sent);
+    ///   initgroups none (its answer is in the cache, and in the shared table before
+    ///   the getpwnam answer is sent: published after it, the caller's initgroups
+    ///   often came first and paid a round trip);
     /// - RFC2307bis, whose group search needs the user's DN: the resolution runs on a
     ///   prefetch thread beside the passwd search, whose user search it joins.
     fn passwd_with_groups(
@@ -57,17 +52,9 @@ impl Daemon {
         let _hold = state.ldap.hold_user_search(name);
         // An error is cached by the resolver too; initgroups reports it when asked.
         if state.resolver.resolve(name).is_ok() {
-            GROUPS_TO_PUBLISH.set(Some((state.clone(), name.to_string())));
+            self.publish_groups(state, name);
         }
         state.ldap.nss_user_by_name(name)
-    }
-
-    /// Work left for after the answer is sent (so the caller does not wait for it):
-    /// the group list of a user whose getpwnam resolved it.
-    pub(crate) fn after_answer(&self) {
-        if let Some((state, name)) = GROUPS_TO_PUBLISH.take() {
-            self.publish_groups(&state, &name);
-        }
     }
 
     /// A cached NSS lookup; errors the caller cannot act on (an ambiguous or invalid

@@ -98,9 +98,7 @@ fn serve(daemon: &Daemon, mut stream: UnixStream) {
                 }
             }
         };
-        let sent = stream.write_all(&response.encode());
-        daemon.after_answer();
-        if sent.is_err() {
+        if stream.write_all(&response.encode()).is_err() {
             return;
         }
     }

@@ -233,11 +233,18 @@ impl Table {
             self.head = 0;
         }
         let (start, end) = (self.head, self.head + len);
-        let doomed: Vec<usize> = self
+        // Records never overlap: only the last one starting before `start` can reach
+        // into the room, then every one starting inside it (not a walk over the
+        // whole ring on every publish).
+        let reaching_in = self
             .live
-            .range(..end)
+            .range(..start)
+            .next_back()
             .filter(|(off, m)| **off + m.len.next_multiple_of(8) > start)
-            .map(|(off, _)| *off)
+            .map(|(off, _)| *off);
+        let doomed: Vec<usize> = reaching_in
+            .into_iter()
+            .chain(self.live.range(start..end).map(|(off, _)| *off))
             .collect();
         for off in doomed {
             self.unlink(off);
