@@ -675,6 +675,49 @@ fn a_first_lookup_costs_one_connection() {
     }
 }
 
+/// The LDAP client runtime runs only while a lookup drives it, so the connect that
+/// grows the pool beside two lookups (TLS, slower than they are) is driven by a
+/// thread of its own. Whether it ends during the lookups or after them, binds and
+/// lookups after an idle gap longer than `connect_timeout` work, every time.
+#[test]
+fn a_pool_growing_beside_lookups_finishes_after_they_return() {
+    let s = rfc2307();
+    let ca = format!("ca_file = {:?}\n", s.ca_file.display().to_string());
+    for round in 0..3 {
+        let conf = ConfFile::new(
+            &[&s.ldaps_uri],
+            &format!("{ca}connections = 4\nconnect_timeout = \"300ms\"\n{NO_CACHE}"),
+        );
+        let source = Arc::new(LdapSource::new(&conf.config()).expect("source"));
+        source.user_by_name("alice").expect("first lookup");
+        // Two lookups at once: the second finds the connection busy and asks for one more.
+        let start = Arc::new(std::sync::Barrier::new(2));
+        let lookups: Vec<_> = ["bob", "dave"]
+            .into_iter()
+            .map(|name| {
+                let (source, start) = (source.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    source.user_by_name(name).expect("lookup").is_some()
+                })
+            })
+            .collect();
+        for l in lookups {
+            assert!(l.join().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(600));
+        // Each bind reaches the server (alice has no password in these fixtures).
+        for bind in 0..3 {
+            assert_eq!(
+                source.check_password("alice", "any").expect("bind"),
+                proxid::identity::PasswordCheck::WrongPassword,
+                "round {round}, bind {bind}"
+            );
+        }
+        assert!(source.user_by_name("carol").expect("lookup").is_some());
+    }
+}
+
 /// `retry_after`: a server that failed is skipped that long; then the client goes back
 /// to the first server in `uris` (connections to later ones are kept no longer).
 #[test]

@@ -13,10 +13,12 @@
 //! blocking call: async callers should use `spawn_blocking`.
 //! Nothing may be left to run on its own, since nothing runs between lookups: the one
 //! piece of work that outlives its lookup, a connect that grows the pool, is driven
-//! by a thread started for it (`Pool::take_growth`). Left as a spawned task, it would
-//! stall mid-handshake once its lookup returned, time out, and mark the server dead;
-//! that fits the "TLS setup timed out" failures this runtime showed in an earlier try
-//! through JupyterHub's PAM calls (`tests/pam_python.rs`), which pass with this.
+//! by a thread started for it (`Pool::take_growth`): left as a spawned task, it would
+//! sit half-done between lookups with its `connect_timeout` running. (An earlier try
+//! of this runtime failed `tests/pam_python.rs` with "TLS setup timed out" on
+//! proxidd's PAM binds. That suite passes with this one in every run so far, but
+//! the cause of those failures was never reproduced: this is the likeliest fix, not
+//! a proven one.)
 //!
 //! Fork: a child has the parent's runtime and pool as memory but none of their threads,
 //! and the parent's sockets are shared with it. So the runtime, the pool and every lock
