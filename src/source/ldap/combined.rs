@@ -20,11 +20,11 @@
 
 use std::sync::atomic::Ordering;
 
-use ldap3::adapters::EntriesOnly;
 use ldap3::controls::{MatchedValues, RawControl};
-use ldap3::{Scope, SearchEntry};
+use ldap3::SearchEntry;
 
 use super::query::{self, UserKey};
+use super::search::one_pass;
 use super::Inner;
 use crate::config::LdapSchema;
 use crate::error::Result;
@@ -38,68 +38,83 @@ const NEVER: [u32; 3] = [2, 12, 53];
 /// The user entries for a name, and the entries of the groups listing it.
 pub(super) type UserAndGroups = (Vec<SearchEntry>, Vec<SearchEntry>);
 
-/// The one search for a name: filter, attributes and the Matched Values control.
-struct OneSearch {
-    filter: String,
+/// What the one search takes from the configuration alone.
+pub(crate) struct OneSearchShape {
+    /// The user's and the groups' attributes, each once, and `memberUid`.
     attrs: Vec<String>,
-    control: RawControl,
+    /// The values filter's items for every attribute but the two names: all values.
+    all_values: String,
 }
 
 impl Inner {
-    /// Whether lookups by name may take the one search: RFC2307, one base for users
-    /// and groups, the two names' attributes distinct from every other one asked
-    /// for, and no server has refused the control.
-    pub(super) fn searches_user_and_groups_at_once(&self) -> bool {
-        let map = &self.cfg.map;
-        let (uid, member) = (&map.uid, &map.member_uid);
-        self.cfg.schema == LdapSchema::Rfc2307
-            && query::dn_key(&self.cfg.user_base) == query::dn_key(&self.cfg.group_base)
-            && !self.one_search_refused.load(Ordering::Acquire)
-            && !uid.eq_ignore_ascii_case(member)
-            && self
-                .nss_user_attrs()
+    /// The one search's shape, or `None` when the configuration rules it out: not
+    /// RFC2307, users and groups under different bases, or the two names' attributes
+    /// also asked for otherwise (the values filter would cut those down too).
+    fn one_search_shape(&self) -> Option<&OneSearchShape> {
+        let shape = self.one_search_shape.get_or_init(|| {
+            let map = &self.cfg.map;
+            let (uid, member) = (&map.uid, &map.member_uid);
+            let names_alone = !uid.eq_ignore_ascii_case(member)
+                && self
+                    .nss_user_attrs()
+                    .iter()
+                    .chain(&self.group_attrs)
+                    .filter(|a| a.eq_ignore_ascii_case(uid) || a.eq_ignore_ascii_case(member))
+                    .count()
+                    == 1;
+            let one_base =
+                query::dn_key(&self.cfg.user_base) == query::dn_key(&self.cfg.group_base);
+            if self.cfg.schema != LdapSchema::Rfc2307 || !one_base || !names_alone {
+                return None;
+            }
+            let mut attrs = self.nss_user_attrs();
+            for a in self.group_attrs.iter().chain([member]) {
+                if !attrs.iter().any(|b| b.eq_ignore_ascii_case(a)) {
+                    attrs.push(a.clone());
+                }
+            }
+            let all_values: Vec<String> = attrs
                 .iter()
-                .chain(&self.group_attrs)
-                .filter(|a| a.eq_ignore_ascii_case(uid) || a.eq_ignore_ascii_case(member))
-                .count()
-                == 1
+                .filter(|a| !a.eq_ignore_ascii_case(uid) && !a.eq_ignore_ascii_case(member))
+                .map(|a| format!("({a}=*)"))
+                .collect();
+            // ldap3 panics on a values filter it cannot parse: check the items (its
+            // parser takes the same items as in a search filter).
+            if !all_values.iter().all(|i| ldap3::parse_filter(i).is_ok()) {
+                return None;
+            }
+            Some(OneSearchShape {
+                attrs,
+                all_values: all_values.concat(),
+            })
+        });
+        shape.as_ref()
     }
 
-    fn one_search(&self, name: &str) -> Option<OneSearch> {
+    /// Whether lookups by name may take the one search: the configuration allows it
+    /// and no server has refused the control.
+    pub(super) fn searches_user_and_groups_at_once(&self) -> bool {
+        self.one_search_shape().is_some() && !self.one_search_refused.load(Ordering::Acquire)
+    }
+
+    /// The filter and the Matched Values control of the one search for `name`.
+    fn one_search(&self, name: &str) -> Option<(String, RawControl)> {
         let map = &self.cfg.map;
+        let shape = self.one_search_shape()?;
         let user = self.user_filter(&UserKey::Name(name.to_string()));
-        let groups = query::and_equals(&map.group_filter, &map.member_uid, name);
-        let mut attrs = self.nss_user_attrs();
-        for a in self.group_attrs.iter().chain([&map.member_uid]) {
-            if !attrs.iter().any(|b| b.eq_ignore_ascii_case(a)) {
-                attrs.push(a.clone());
-            }
-        }
-        // Matched values: the two names' matching values, every value of the rest.
+        let groups = self.member_uid_filter(name);
         let value = ldap3::ldap_escape(name);
-        let mut items = vec![
+        let names = [
             format!("({}={value})", map.uid),
             format!("({}={value})", map.member_uid),
         ];
-        items.extend(
-            attrs
-                .iter()
-                .filter(|a| !a.eq_ignore_ascii_case(&map.uid))
-                .filter(|a| !a.eq_ignore_ascii_case(&map.member_uid))
-                .map(|a| format!("({a}=*)")),
-        );
-        // ldap3 panics on a values filter it cannot parse: check each item first
-        // (its parser takes the same items as in a search filter).
-        if !items.iter().all(|i| ldap3::parse_filter(i).is_ok()) {
+        // The items carrying the name are checked per name, as the shape's were.
+        if !names.iter().all(|i| ldap3::parse_filter(i).is_ok()) {
             return None;
         }
-        let mut control = MatchedValues::new(format!("({})", items.concat()));
+        let mut control = MatchedValues::new(format!("({}{})", names.concat(), shape.all_values));
         control.crit = true;
-        Some(OneSearch {
-            filter: format!("(|{user}{groups})"),
-            attrs,
-            control,
-        })
+        Some((format!("(|{user}{groups})"), control))
     }
 
     /// The user entries for `name` and the entries of the groups listing it, from one
@@ -108,29 +123,19 @@ impl Inner {
         &self,
         name: &str,
     ) -> Result<Option<UserAndGroups>> {
-        let Some(one) = self.one_search(name) else {
+        let (Some((filter, control)), Some(shape)) =
+            (self.one_search(name), self.one_search_shape())
+        else {
             return Ok(None);
         };
         let entries = self
             .with_connection(|handle| {
-                let (one, base) = (&one, &self.cfg.user_base);
+                let (filter, control, base) = (&filter, &control, &self.cfg.user_base);
                 async move {
                     let mut ldap = handle.ldap.clone();
-                    let mut stream = ldap
-                        .with_controls(one.control.clone())
-                        .streaming_search_with(
-                            EntriesOnly::new(),
-                            base,
-                            Scope::Subtree,
-                            &one.filter,
-                            one.attrs.clone(),
-                        )
-                        .await?;
-                    let mut entries = Vec::new();
-                    while let Some(entry) = stream.next().await? {
-                        entries.push(SearchEntry::construct(entry));
-                    }
-                    let done = stream.finish().await;
+                    ldap.with_controls(control.clone());
+                    let (entries, done) =
+                        one_pass(&mut ldap, base, filter, shape.attrs.clone()).await?;
                     if NOT_AS_ASKED.contains(&done.rc) {
                         if NEVER.contains(&done.rc) {
                             self.one_search_refused.store(true, Ordering::Release);

@@ -42,8 +42,8 @@
 //! - TLS is rustls (ring), verifying the certificate and host name against `ca_file`,
 //!   else the system store (`tls`: pinning, IP literals); a store that yields no
 //!   certificate is a configuration error.
-//! - Nothing is paid before the first lookup: the runtime thread, the system trust
-//!   store and the first connection all start with it.
+//! - Nothing is paid before the first lookup: the runtime, the system trust store and
+//!   the first connection all start with it.
 //!   TCP_NODELAY is set: without it, the second of two concurrent searches waits for the
 //!   first one's delayed ACK.
 //!
@@ -211,6 +211,7 @@ impl Blueprint {
                 },
                 user_searches: Default::default(),
                 one_search_refused: Default::default(),
+                one_search_shape: OnceLock::new(),
             }),
             runtime: OnceLock::new(),
         })

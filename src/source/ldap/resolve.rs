@@ -4,10 +4,11 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ldap3::SearchEntry;
 
+use super::combined::OneSearchShape;
 use super::pool::{Handle, Pool, SOURCE};
 use super::primary::PrimaryGroups;
 use super::query::{self, GroupEntry, UserEntry, UserKey};
@@ -33,6 +34,9 @@ pub(super) struct Inner {
     pub(super) user_searches: Arc<UserSearches>,
     /// A server refused the one search for a user and its groups (`combined`).
     pub(super) one_search_refused: AtomicBool,
+    /// What of that search follows from the configuration, worked out once;
+    /// `None` inside: the configuration rules it out.
+    pub(super) one_search_shape: OnceLock<Option<OneSearchShape>>,
 }
 
 impl Inner {
@@ -61,9 +65,7 @@ impl Inner {
     pub(super) fn direct_groups_filter(&self, user: &UserEntry) -> String {
         let map = &self.cfg.map;
         match self.cfg.schema {
-            LdapSchema::Rfc2307 => {
-                query::and_equals(&map.group_filter, &map.member_uid, &user.name)
-            }
+            LdapSchema::Rfc2307 => self.member_uid_filter(&user.name),
             LdapSchema::Rfc2307bis => query::and_any_of(
                 &map.group_filter,
                 &[(&map.member_uid, &user.name), (&map.member, &user.dn)],
@@ -206,10 +208,14 @@ impl Inner {
         Ok(Some(self.identity(user, &direct, primary)))
     }
 
+    /// Groups whose `memberUid` lists `name`.
+    pub(super) fn member_uid_filter(&self, name: &str) -> String {
+        query::and_equals(&self.cfg.map.group_filter, &self.cfg.map.member_uid, name)
+    }
+
     /// The entries of the groups whose `memberUid` lists `name` (RFC2307).
     pub(super) async fn groups_listing(&self, name: &str) -> Result<Vec<SearchEntry>> {
-        let map = &self.cfg.map;
-        let filter = query::and_equals(&map.group_filter, &map.member_uid, name);
+        let filter = self.member_uid_filter(name);
         self.with_connection(|ldap| self.group_search(ldap, filter.clone()))
             .await
     }

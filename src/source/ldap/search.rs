@@ -5,7 +5,7 @@
 use std::future::Future;
 
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
-use ldap3::{LdapError, Scope, SearchEntry};
+use ldap3::{Ldap, LdapError, LdapResult, Scope, SearchEntry};
 
 use super::pool::{unavailable, Handle, SOURCE};
 use super::Inner;
@@ -84,25 +84,30 @@ pub(super) async fn search(
     attrs: Vec<String>,
 ) -> std::result::Result<Vec<SearchEntry>, Failure> {
     let mut ldap = handle.ldap.clone();
-    let mut stream = ldap
-        .streaming_search_with(
-            EntriesOnly::new(),
-            base,
-            Scope::Subtree,
-            filter,
-            attrs.clone(),
-        )
-        .await?;
-    let mut entries = Vec::new();
-    while let Some(entry) = stream.next().await? {
-        entries.push(SearchEntry::construct(entry));
-    }
-    let done = stream.finish().await;
+    let (entries, done) = one_pass(&mut ldap, base, filter, attrs.clone()).await?;
     if done.rc == SIZE_LIMIT_EXCEEDED {
         return search_paged(handle, base, filter, attrs).await;
     }
     done.success()?;
     Ok(entries)
+}
+
+/// One unpaged subtree search (with the controls set on `ldap`, if any): the entries
+/// that came and how the server ended it, left to the caller to judge.
+pub(super) async fn one_pass(
+    ldap: &mut Ldap,
+    base: &str,
+    filter: &str,
+    attrs: Vec<String>,
+) -> std::result::Result<(Vec<SearchEntry>, LdapResult), Failure> {
+    let mut stream = ldap
+        .streaming_search_with(EntriesOnly::new(), base, Scope::Subtree, filter, attrs)
+        .await?;
+    let mut entries = Vec::new();
+    while let Some(entry) = stream.next().await? {
+        entries.push(SearchEntry::construct(entry));
+    }
+    Ok((entries, stream.finish().await))
 }
 
 /// A subtree search in pages of `PAGE_SIZE`, one paged search per connection at a time.
